@@ -1,0 +1,23 @@
+// swift-tools-version:6.0
+// DeployVerify: Foundation only. This manifest declares no package dependencies, on purpose:
+// the toolkit links into any service without pulling in versions of NIO or anything else.
+import PackageDescription
+
+let package = Package(
+    name: "DeployVerify",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "InfoEndpoint", targets: ["InfoEndpoint"]),
+        .plugin(name: "BuildStamp", targets: ["BuildStamp"]),
+    ],
+    targets: [
+        // epoll/eventfd/accept4 are not exported by Glibc's Swift overlay; this shim exposes them,
+        // and looks up the build stamp the BuildStamp plugin compiles into the executable.
+        .target(name: "CShims"),
+        .target(name: "InfoEndpoint", dependencies: ["CShims"]),
+        .plugin(name: "BuildStamp", capability: .buildTool()),
+        // Shared by the test targets: a raw socket client and a child-process runner.
+        .target(name: "TestSupport", dependencies: ["InfoEndpoint"], path: "Tests/TestSupport"),
+        .testTarget(name: "InfoEndpointTests", dependencies: ["InfoEndpoint", "TestSupport"]),
+    ]
+)

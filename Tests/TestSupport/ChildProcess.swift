@@ -1,0 +1,175 @@
+import Foundation
+import InfoEndpoint
+
+/// Where `swift build` put this package's executables (next to the test bundle).
+public enum Products {
+    public static var directory: URL {
+        #if os(macOS)
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            return bundle.bundleURL.deletingLastPathComponent()
+        }
+        #endif
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+
+    public static func executable(_ name: String) throws -> URL {
+        let url = directory.appendingPathComponent(name)
+        guard FileManager.default.isExecutableFile(atPath: url.path) else {
+            throw TestFailure("\(url.path) is missing: run `swift build` (or `swift test`, which builds it) first")
+        }
+        return url
+    }
+}
+
+/// A real child process whose output a test can wait on line by line, without sleeping.
+public final class ChildProcess: @unchecked Sendable {
+    private struct State {
+        var stdout = ""
+        var stderr = ""
+        var status: Int32?
+        var openPipes = 2
+        var lineWaiters: [(needle: String, continuation: CheckedContinuation<String?, Never>)] = []
+        var exitWaiters: [CheckedContinuation<Int32, Never>] = []
+    }
+
+    public let process = Process()
+    private let state = Locked(State())
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
+
+    public init(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
+                currentDirectory: URL? = nil, stdin: Data? = nil) {
+        process.executableURL = executable
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        if let stdin {
+            let input = Pipe()
+            process.standardInput = input
+            input.fileHandleForWriting.write(stdin)
+            try? input.fileHandleForWriting.close()
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    public func start() throws {
+        process.terminationHandler = { [weak self] process in
+            self?.finish(status: process.terminationStatus)
+        }
+        try process.run()
+        // Plain blocking reads on threads of their own: every byte and the end of file are seen,
+        // however quickly the child exits.
+        for (pipe, isStandardOutput) in [(stdoutPipe, true), (stderrPipe, false)] {
+            let fd = pipe.fileHandleForReading.fileDescriptor
+            Thread.detachNewThread { [self] in
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let count = read(fd, &chunk, chunk.count)
+                    if count < 0, errno == EINTR { continue }
+                    guard count > 0 else { break }
+                    receive(Array(chunk[0..<count]), isStandardOutput: isStandardOutput)
+                }
+                state.withLock { $0.openPipes -= 1 }
+                settle()
+            }
+        }
+    }
+
+    /// Runs to completion and returns the exit status.
+    public func run(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        try start()
+        return try await waitForExit(timeout: timeout)
+    }
+
+    public var standardOutput: String { state.withLock { $0.stdout } }
+    public var standardError: String { state.withLock { $0.stderr } }
+    public var output: String { standardOutput + standardError }
+
+    /// The first standard-output line containing `needle` (waiting for it to be printed).
+    public func waitForLine(containing needle: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let line = try await withTimeout(timeout, "a line containing '\(needle)' from \(process.executableURL!.lastPathComponent)") {
+            await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
+                let found = self.state.withLock { state -> String?? in
+                    if let line = Self.line(containing: needle, in: state.stdout) { return .some(line) }
+                    if state.status != nil, state.openPipes == 0 { return .some(nil) }
+                    state.lineWaiters.append((needle, continuation))
+                    return .none
+                }
+                if let found { continuation.resume(returning: found) }
+            }
+        }
+        guard let line else {
+            throw TestFailure("exited before printing '\(needle)'; stdout: \(standardOutput) stderr: \(standardError)")
+        }
+        return line
+    }
+
+    /// Waits for exit and for both output pipes to close; returns the exit status.
+    public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        try await withTimeout(timeout, "\(process.executableURL!.lastPathComponent) to exit") {
+            await withCheckedContinuation { continuation in
+                let status = self.state.withLock { state -> Int32? in
+                    if let status = state.status, state.openPipes == 0 { return status }
+                    state.exitWaiters.append(continuation)
+                    return nil
+                }
+                if let status { continuation.resume(returning: status) }
+            }
+        }
+    }
+
+    public func send(signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    private func receive(_ bytes: [UInt8], isStandardOutput: Bool) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        state.withLock { state in
+            if isStandardOutput { state.stdout += text } else { state.stderr += text }
+        }
+        settle()
+    }
+
+    private func finish(status: Int32) {
+        state.withLock { $0.status = status }
+        settle()
+    }
+
+    /// Resumes the waiters whose condition now holds.
+    private func settle() {
+        var ready: [(CheckedContinuation<String?, Never>, String?)] = []
+        var exited: [(CheckedContinuation<Int32, Never>, Int32)] = []
+        state.withLock { state in
+            let done = state.status != nil && state.openPipes == 0
+            state.lineWaiters.removeAll { waiter in
+                if let line = Self.line(containing: waiter.needle, in: state.stdout) {
+                    ready.append((waiter.continuation, line))
+                    return true
+                }
+                if done {
+                    ready.append((waiter.continuation, nil))
+                    return true
+                }
+                return false
+            }
+            if done, let status = state.status {
+                exited = state.exitWaiters.map { ($0, status) }
+                state.exitWaiters = []
+            }
+        }
+        for (continuation, line) in ready { continuation.resume(returning: line) }
+        for (continuation, status) in exited { continuation.resume(returning: status) }
+    }
+
+    private static func line(containing needle: String, in text: String) -> String? {
+        text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            .first { $0.contains(needle) }.map(String.init)
+    }
+}
