@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "InfoEndpoint", targets: ["InfoEndpoint"]),
         .plugin(name: "BuildStamp", targets: ["BuildStamp"]),
+        .executable(name: "example-service", targets: ["ExampleService"]),
     ],
     targets: [
         // epoll/eventfd/accept4 are not exported by Glibc's Swift overlay; this shim exposes them,
@@ -16,6 +17,11 @@ let package = Package(
         .target(name: "CShims"),
         .target(name: "InfoEndpoint", dependencies: ["CShims"]),
         .plugin(name: "BuildStamp", capability: .buildTool()),
+        .executableTarget(
+            name: "ExampleService",
+            dependencies: ["InfoEndpoint", "CShims"],
+            plugins: ["BuildStamp"]
+        ),
         // Shared by the test targets: a raw socket client and a child-process runner.
         .target(name: "TestSupport", dependencies: ["InfoEndpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "InfoEndpointTests", dependencies: ["InfoEndpoint", "TestSupport"]),
