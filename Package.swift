@@ -22,6 +22,8 @@ let package = Package(
             dependencies: ["InfoEndpoint", "CShims"],
             plugins: ["BuildStamp"]
         ),
+        // bench/info-server.sh measures the RSS InfoServer adds to this otherwise idle process.
+        .executableTarget(name: "InfoServerHost", dependencies: ["InfoEndpoint"], path: "bench/InfoServerHost"),
         // Shared by the test targets: a raw socket client and a child-process runner.
         .target(name: "TestSupport", dependencies: ["InfoEndpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "InfoEndpointTests", dependencies: ["InfoEndpoint", "TestSupport"]),

@@ -102,6 +102,7 @@ struct RequestParser {
 
         // Header fields until the empty line.
         var headers: [(name: String, value: String)] = []
+        var fields = FieldSummary()
         var headLength = 0
         while true {
             guard index < count else { return needMore() }
@@ -148,84 +149,48 @@ struct RequestParser {
             guard headers.count < maxHeaderCount else {
                 return .invalid(status: 431, reason: "more than \(maxHeaderCount) header fields")
             }
+            if let problem = fields.note(name: lineStart..<colonIndex, value: valueStart..<valueEnd, in: bytes) {
+                return .invalid(status: 400, reason: problem)
+            }
             headers.append((Self.text(bytes, lineStart, colonIndex), Self.text(bytes, valueStart, valueEnd)))
         }
         guard headLength - start <= maxHeadBytes else { return tooLarge }
 
-        var head = RequestHead(method: Self.text(bytes, start, methodEnd), path: "/", query: nil, headers: headers,
-                               minorVersion: Int(minor - 48), keepAlive: minor == 49, contentLength: 0,
-                               hasTransferEncoding: false, expectsContinue: false, length: headLength)
-        if let problem = Self.splitTarget(Self.text(bytes, targetStart, targetEnd), into: &head) {
-            return .invalid(status: 400, reason: problem)
+        let minorVersion = Int(minor - 48)
+        if fields.hasTransferEncoding && fields.contentLength != nil { return .invalid(status: 400, reason: "both Transfer-Encoding and Content-Length") }
+        if fields.hasTransferEncoding && minorVersion == 0 { return .invalid(status: 400, reason: "Transfer-Encoding in an HTTP/1.0 request") }
+        if minorVersion == 1 && fields.hosts != 1 {
+            return .invalid(status: 400, reason: fields.hosts == 0 ? "missing Host header (required in HTTP/1.1)" : "more than one Host header")
         }
-        if let problem = Self.interpretHeaders(&head) {
-            return .invalid(status: 400, reason: problem)
+        guard let (path, query) = Self.splitTarget(bytes, targetStart, targetEnd) else {
+            return .invalid(status: 400, reason: "invalid request target")
         }
-        return .head(head)
+        return .head(RequestHead(
+            method: Self.text(bytes, start, methodEnd), path: path, query: query, headers: headers,
+            minorVersion: minorVersion,
+            keepAlive: minorVersion == 1 ? !fields.closeRequested : fields.keepAliveRequested && !fields.closeRequested,
+            contentLength: fields.contentLength ?? 0, hasTransferEncoding: fields.hasTransferEncoding,
+            expectsContinue: fields.expectsContinue, length: headLength))
     }
 
-    /// Origin form (`/info?x`), absolute form (`http://host/info`) or asterisk form (`*`).
-    private static func splitTarget(_ target: String, into head: inout RequestHead) -> String? {
-        var rest = Substring(target)
-        if !rest.hasPrefix("/") && rest != "*" {
-            let lowered = rest.prefix(8).lowercased()
-            guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else { return "invalid request target" }
-            rest = rest[rest.index(rest.startIndex, offsetBy: lowered.hasPrefix("http://") ? 7 : 8)...]
-            if let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) {
-                rest = rest[slash...]
-            } else {
-                rest = "/"
-            }
-            if rest.hasPrefix("?") { rest = "/" + rest }
+    /// Path and query of the origin form (`/info?x`), absolute form (`http://host/info`) or
+    /// asterisk form (`*`); nil for anything else.
+    private static func splitTarget(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> (String, String?)? {
+        var pathStart = start
+        if bytes[start] != 47 { // not "/"
+            if end - start == 1 && bytes[start] == 42 { return ("*", nil) }
+            let target = text(bytes, start, end)
+            let lowered = target.prefix(8).lowercased()
+            let scheme = lowered.hasPrefix("http://") ? 7 : lowered.hasPrefix("https://") ? 8 : 0
+            guard scheme > 0 else { return nil }
+            pathStart = start + scheme
+            while pathStart < end, bytes[pathStart] != 47, bytes[pathStart] != 63 { pathStart += 1 }
+            if pathStart == end { return ("/", nil) }
+            if bytes[pathStart] == 63 { return ("/", text(bytes, pathStart + 1, end)) }
         }
-        if let question = rest.firstIndex(of: "?") {
-            head.path = String(rest[..<question])
-            head.query = String(rest[rest.index(after: question)...])
-        } else {
-            head.path = String(rest)
-        }
-        return nil
-    }
-
-    private static func interpretHeaders(_ head: inout RequestHead) -> String? {
-        var hosts = 0
-        var contentLength: Int?
-        var closeRequested = false, keepAliveRequested = false
-        for (name, value) in head.headers {
-            switch name.count {
-            case 4 where name.caseInsensitiveEquals("host"):
-                hosts += 1
-            case 10 where name.caseInsensitiveEquals("connection"):
-                for token in value.split(separator: ",") {
-                    let option = token.trimmingSpaces
-                    if option.caseInsensitiveEquals("close") { closeRequested = true }
-                    if option.caseInsensitiveEquals("keep-alive") { keepAliveRequested = true }
-                }
-            case 14 where name.caseInsensitiveEquals("content-length"):
-                // A list of identical values is allowed (RFC 9110 §8.6); anything else is an error.
-                for item in value.split(separator: ",", omittingEmptySubsequences: false) {
-                    let digits = item.trimmingSpaces
-                    guard !digits.isEmpty, digits.utf8.count <= 15, digits.utf8.allSatisfy({ (48...57).contains($0) }),
-                          let length = Int(digits) else { return "invalid Content-Length" }
-                    if let contentLength, contentLength != length { return "conflicting Content-Length values" }
-                    contentLength = length
-                }
-            case 17 where name.caseInsensitiveEquals("transfer-encoding"):
-                head.hasTransferEncoding = true
-            case 6 where name.caseInsensitiveEquals("expect"):
-                head.expectsContinue = value.trimmingSpaces.caseInsensitiveEquals("100-continue")
-            default:
-                break
-            }
-        }
-        if head.hasTransferEncoding && contentLength != nil { return "both Transfer-Encoding and Content-Length" }
-        if head.hasTransferEncoding && head.minorVersion == 0 { return "Transfer-Encoding in an HTTP/1.0 request" }
-        if head.minorVersion == 1 && hosts != 1 {
-            return hosts == 0 ? "missing Host header (required in HTTP/1.1)" : "more than one Host header"
-        }
-        head.contentLength = contentLength ?? 0
-        head.keepAlive = head.minorVersion == 1 ? !closeRequested : keepAliveRequested && !closeRequested
-        return nil
+        var question = pathStart
+        while question < end, bytes[question] != 63 { question += 1 }
+        return (text(bytes, pathStart, question), question < end ? text(bytes, question + 1, end) : nil)
     }
 
     private static func text(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> String {
@@ -247,11 +212,73 @@ struct RequestParser {
     }
 }
 
-extension StringProtocol {
-    var trimmingSpaces: String {
-        var slice = Substring(self)
-        while slice.first == " " || slice.first == "\t" { slice = slice.dropFirst() }
-        while slice.last == " " || slice.last == "\t" { slice = slice.dropLast() }
-        return String(slice)
+/// What the parser needs to know of the header fields, gathered from the bytes as they are parsed.
+private struct FieldSummary {
+    var hosts = 0
+    var contentLength: Int?
+    var hasTransferEncoding = false
+    var expectsContinue = false
+    var closeRequested = false
+    var keepAliveRequested = false
+
+    /// Notes one field; returns a problem that makes the request invalid.
+    mutating func note(name: Range<Int>, value: Range<Int>, in bytes: UnsafeRawBufferPointer) -> String? {
+        switch name.count {
+        case 4 where Self.matches(bytes, name, "host"):
+            hosts += 1
+        case 10 where Self.matches(bytes, name, "connection"):
+            for token in Self.items(bytes, value) {
+                if Self.matches(bytes, token, "close") { closeRequested = true }
+                if Self.matches(bytes, token, "keep-alive") { keepAliveRequested = true }
+            }
+        case 14 where Self.matches(bytes, name, "content-length"):
+            // A list of identical values is allowed (RFC 9110 §8.6); anything else is an error.
+            for item in Self.items(bytes, value, keepEmpty: true) {
+                guard !item.isEmpty, item.count <= 15 else { return "invalid Content-Length" }
+                var length = 0
+                for index in item {
+                    let digit = bytes[index]
+                    guard digit >= 48, digit <= 57 else { return "invalid Content-Length" }
+                    length = length * 10 + Int(digit - 48)
+                }
+                if let contentLength, contentLength != length { return "conflicting Content-Length values" }
+                contentLength = length
+            }
+        case 17 where Self.matches(bytes, name, "transfer-encoding"):
+            hasTransferEncoding = true
+        case 6 where Self.matches(bytes, name, "expect"):
+            expectsContinue = Self.matches(bytes, value, "100-continue")
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// ASCII case-insensitive comparison of `bytes[range]` with a lowercase literal.
+    private static func matches(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
+        guard range.count == lowercase.utf8CodeUnitCount else { return false }
+        let literal = lowercase.utf8Start
+        for offset in 0..<range.count {
+            var byte = bytes[range.lowerBound + offset]
+            if byte >= 65 && byte <= 90 { byte |= 0x20 }
+            if byte != literal[offset] { return false }
+        }
+        return true
+    }
+
+    /// The comma-separated items of a field value, each trimmed of spaces and tabs.
+    private static func items(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>, keepEmpty: Bool = false) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var start = value.lowerBound
+        while start <= value.upperBound {
+            var end = start
+            while end < value.upperBound, bytes[end] != 44 { end += 1 }
+            var low = start, high = end
+            while low < high, bytes[low] == 32 || bytes[low] == 9 { low += 1 }
+            while high > low, bytes[high - 1] == 32 || bytes[high - 1] == 9 { high -= 1 }
+            if keepEmpty || low < high { result.append(low..<high) }
+            start = end + 1
+        }
+        return result
     }
 }

@@ -57,7 +57,14 @@ public final class InfoResponder: Sendable {
 
     /// Answers one request. `path` may carry a query string; it is ignored.
     public func respond(method: String, path: String, headers: [(String, String)] = []) async -> InfoResponse {
-        await respond(to: HTTPRequest(method: method, path: path, headers: headers.map { (name: $0.0, value: $0.1) }))
+        var pathOnly = path
+        var query: String?
+        if let question = path.firstIndex(of: "?") {
+            pathOnly = String(path[..<question])
+            query = String(path[path.index(after: question)...])
+        }
+        return await respond(to: HTTPRequest(method: method, path: pathOnly, query: query,
+                                             headers: headers.map { (name: $0.0, value: $0.1) }))
     }
 
     // MARK: Routing
@@ -72,11 +79,15 @@ public final class InfoResponder: Sendable {
         if let token, !Self.authorized(request.header("Authorization"), token: token) {
             return .failure(.unauthorized)
         }
-        var path = Substring(request.path)
-        if let question = path.firstIndex(of: "?") { path = path[..<question] }
-        guard path.hasPrefix(basePath) else { return .failure(.notFound) }
+        let path: Substring
+        if basePath.isEmpty {
+            path = Substring(request.path)
+        } else {
+            guard request.path.hasPrefix(basePath) else { return .failure(.notFound) }
+            path = request.path.dropFirst(basePath.count)
+        }
         let route: Route
-        switch path.dropFirst(basePath.count) {
+        switch path {
         case "/info": route = .info
         case "/health": route = .health(.all)
         case "/health/live": route = .health(.liveness)
