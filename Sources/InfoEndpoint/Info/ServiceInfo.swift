@@ -136,18 +136,20 @@ public struct ServiceInfo: Sendable, Hashable {
 
     private static func kernelProcessStartTime() -> Date? {
         #if os(Linux)
-        // Field 22 of /proc/self/stat: start time in clock ticks after boot; `btime` in /proc/stat: boot time.
+        // Field 22 of /proc/self/stat is the start in clock ticks after boot, on the same clock as
+        // /proc/uptime: their difference is the process age, exact even where the boot time in
+        // /proc/stat has drifted from the wall clock (seen on VMs: seconds off).
         guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
               let closing = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: closing)...].split(separator: " ")
         // After the command name, fields start at number 3 (state), so field 22 is index 19.
         guard fields.count > 19, let ticks = Double(fields[19]),
-              let system = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-              let line = system.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
-              let boot = Double(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) else { return nil }
+              let uptimeText = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),
+              let uptime = uptimeText.split(separator: " ").first.flatMap({ Double($0) }) else { return nil }
         let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))
         guard hertz > 0 else { return nil }
-        return Date(timeIntervalSince1970: boot + ticks / hertz)
+        let age = max(0, uptime - ticks / hertz)
+        return Date().addingTimeInterval(-age)
         #elseif canImport(Darwin)
         var mib: [Int32] = [CTL_KERN, KERN_PROC, KERN_PROC_PID, getpid()]
         var process = kinfo_proc()
