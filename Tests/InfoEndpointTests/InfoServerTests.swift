@@ -196,6 +196,31 @@ struct InfoServerTests {
         #expect(try await client.isClosedByServer())
     }
 
+    @Test func aHeadTrickledByteByByteIsStillAnswered() async throws {
+        let server = try startServer()
+        defer { Task { await server.stop() } }
+        let client = try RawClient(port: server.port)
+        var one: Int32 = 1
+        _ = setsockopt(client.fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        for byte in Array("GET /info HTTP/1.1\r\nHost: x\r\nX-Padding: abc\r\n\r\n".utf8) {
+            try client.send([byte])
+        }
+        #expect(try await client.response().status == 200)
+        // A bare LF arriving late, a byte at a time, is still rejected at once (not at the timeout).
+        for byte in Array("GET /info HTTP/1.1\r\nHost: x\n".utf8) { try client.send([byte]) }
+        let response = try await client.response()
+        #expect(response.status == 400)
+    }
+
+    @Test func headEndDetection() {
+        let head = Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        #expect(EventLoop.mayEndHead(head, newFrom: head.count - 1))
+        #expect(EventLoop.mayEndHead(head, newFrom: head.count - 2) )
+        #expect(!EventLoop.mayEndHead(Array(head.dropLast(2)), newFrom: 20))
+        #expect(!EventLoop.mayEndHead(Array("GET / HT".utf8), newFrom: 0))
+        #expect(EventLoop.mayEndHead(Array("GET / HTTP/1.1\n".utf8), newFrom: 14))
+    }
+
     @Test func bareLineFeedsAreRejected() async throws {
         let server = try startServer()
         defer { Task { await server.stop() } }

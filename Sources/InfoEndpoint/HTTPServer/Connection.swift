@@ -23,6 +23,8 @@ final class Connection {
     var closeAfterWrite = false
     /// Write side shut down; reading and discarding until the peer closes or the linger deadline.
     var lingering = false
+    /// The buffered input ends inside a request head (not inside a body).
+    var headIncomplete = false
     /// When the first byte of the request being received arrived (nil between requests).
     var requestStartedAt: UInt64?
     var sentContinue = false

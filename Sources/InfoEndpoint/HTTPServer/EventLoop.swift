@@ -258,10 +258,29 @@ final class EventLoop: @unchecked Sendable {
                 connection.input.append(contentsOf: fresh[consumed...])
             }
         } else {
+            let previousCount = connection.input.count
             connection.input.append(contentsOf: fresh)
-            consumeInput(connection)
+            // Re-parsing a long partial head on every small read would be quadratic (a slowloris
+            // amplifier): parse again only when the new bytes can end the head or break a rule.
+            if !connection.headIncomplete || connection.input.count >= limits.maxHeadBytes
+                || Self.mayEndHead(connection.input, newFrom: previousCount) {
+                consumeInput(connection)
+            }
         }
         finish(connection)
+    }
+
+    /// True when the bytes from `newFrom` on contain a CRLFCRLF or a bare LF.
+    static func mayEndHead(_ input: [UInt8], newFrom: Int) -> Bool {
+        var index = max(newFrom, 0)
+        while index < input.count {
+            if input[index] == 10 {
+                if index == 0 || input[index - 1] != 13 { return true }
+                if index >= 3, input[index - 2] == 10, input[index - 3] == 13 { return true }
+            }
+            index += 1
+        }
+        return false
     }
 
     /// Parses what is buffered on the connection (after an async response, or more bytes).
@@ -285,11 +304,13 @@ final class EventLoop: @unchecked Sendable {
             switch parser.parse(remaining) {
             case .incomplete:
                 if connection.requestStartedAt == nil { connection.requestStartedAt = now }
+                connection.headIncomplete = true
                 return offset
             case .invalid(let status, let reason):
                 reject(connection, status: status, reason: reason)
                 return bytes.count
             case .head(let head):
+                connection.headIncomplete = false
                 if head.hasTransferEncoding {
                     // Only Content-Length bodies are read; chunked uploads have no use here.
                     reject(connection, status: limits.maxBodyBytes == 0 ? 413 : 411,
