@@ -14,8 +14,11 @@ let package = Package(
     targets: [
         // epoll/eventfd/accept4 are not exported by Glibc's Swift overlay; this shim exposes them,
         // and looks up the build stamp the BuildStamp plugin compiles into the executable.
-        .target(name: "CShims"),
+        .target(name: "CShims", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(name: "InfoEndpoint", dependencies: ["CShims"]),
+        // What hookrunner and versioncheck share: the probe layer (an HTTP/1.1 client of its own
+        // for http://, URLSession for https://), JSON paths, version matching, command-line support.
+        .target(name: "DeployVerifyKit", dependencies: ["InfoEndpoint", "CShims"]),
         .plugin(name: "BuildStamp", capability: .buildTool()),
         .executableTarget(
             name: "ExampleService",
@@ -27,5 +30,6 @@ let package = Package(
         // Shared by the test targets: a raw socket client and a child-process runner.
         .target(name: "TestSupport", dependencies: ["InfoEndpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "InfoEndpointTests", dependencies: ["InfoEndpoint", "TestSupport"]),
+        .testTarget(name: "DeployVerifyKitTests", dependencies: ["DeployVerifyKit", "InfoEndpoint", "TestSupport"]),
     ]
 )

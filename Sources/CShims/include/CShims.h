@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <stddef.h>
 
 /// Readiness-notification shim over epoll (Linux). Events are returned as two plain arrays
 /// because `struct epoll_event` is packed on x86_64 and does not import cleanly into Swift.
@@ -38,3 +39,30 @@ ssize_t cshims_send(int fd, const void *bytes, size_t count);
 const char *cshims_build_stamp(void);
 
 #endif
+
+/* ---- libcurl, loaded at run time --------------------------------------------------------------
+   The https:// transport on Linux drives libcurl's easy interface directly: URLSession's Swift
+   layer (swift-corelibs-foundation 6.3.1) can kill the process on legal responses, e.g. a
+   chunked body with trailer fields (issue #5285). libcurl is already loaded on Linux by
+   FoundationNetworking, so no new dependency appears; no curl headers are needed to build. */
+
+/// Loads libcurl and initialises it once; returns 1 when available.
+int cshims_curl_load(void);
+void *cshims_curl_easy_init(void);
+void cshims_curl_easy_reset(void *handle);
+void cshims_curl_easy_cleanup(void *handle);
+int cshims_curl_setopt_long(void *handle, int option, long value);
+int cshims_curl_setopt_pointer(void *handle, int option, const void *value);
+int cshims_curl_perform(void *handle);
+int cshims_curl_getinfo_long(void *handle, int info, long *value);
+int cshims_curl_getinfo_double(void *handle, int info, double *value);
+const char *cshims_curl_strerror(int code);
+void *cshims_curl_slist_append(void *list, const char *text);
+void cshims_curl_slist_free_all(void *list);
+
+/// Callbacks matching CURLOPT_WRITEFUNCTION / HEADERFUNCTION and XFERINFOFUNCTION.
+typedef size_t (*cshims_curl_data_callback)(char *data, size_t size, size_t count, void *context);
+typedef int (*cshims_curl_progress_callback)(void *context, int64_t download_total, int64_t download_now,
+                                              int64_t upload_total, int64_t upload_now);
+int cshims_curl_setopt_data_callback(void *handle, int option, cshims_curl_data_callback callback);
+int cshims_curl_setopt_progress_callback(void *handle, int option, cshims_curl_progress_callback callback);

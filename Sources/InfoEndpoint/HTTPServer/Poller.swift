@@ -6,19 +6,19 @@ import Darwin
 #endif
 
 /// One readiness event from ``Poller/wait(timeoutMilliseconds:)``.
-struct PollerEvent {
-    var fd: Int32
-    var readable: Bool
-    var writable: Bool
+package struct PollerEvent {
+    package var fd: Int32
+    package var readable: Bool
+    package var writable: Bool
     /// The peer hung up or the socket is in error: nothing more will be read.
-    var hangup: Bool
+    package var hangup: Bool
     /// ``Poller/wake()`` was called (from any thread).
-    var isWakeUp: Bool
+    package var isWakeUp: Bool
 }
 
 /// Level-triggered readiness notification: epoll on Linux, kqueue on Darwin; plus a wake-up
 /// that other threads use to hand work to the loop. Used from the loop thread only, except `wake`.
-final class Poller: @unchecked Sendable {
+package final class Poller: @unchecked Sendable {
     private static let wakeToken = UInt64.max
     private static let capacity = 256
 
@@ -32,7 +32,7 @@ final class Poller: @unchecked Sendable {
     private var events = [kevent](repeating: kevent(), count: capacity)
     #endif
 
-    init() throws {
+    package init() throws {
         #if os(Linux)
         epoll = cshims_epoll_create()
         guard epoll >= 0 else { throw InfoServerError.system(operation: "epoll_create1", code: errno) }
@@ -70,7 +70,7 @@ final class Poller: @unchecked Sendable {
         #endif
     }
 
-    func add(_ fd: Int32, read: Bool, write: Bool) throws {
+    package func add(_ fd: Int32, read: Bool, write: Bool) throws {
         #if os(Linux)
         guard cshims_epoll_add(epoll, fd, Self.mask(read: read, write: write), UInt64(fd)) == 0 else {
             throw InfoServerError.system(operation: "epoll_ctl", code: errno)
@@ -80,7 +80,7 @@ final class Poller: @unchecked Sendable {
         #endif
     }
 
-    func update(_ fd: Int32, read: Bool, write: Bool, wasRead: Bool, wasWrite: Bool) {
+    package func update(_ fd: Int32, read: Bool, write: Bool, wasRead: Bool, wasWrite: Bool) {
         guard read != wasRead || write != wasWrite else { return }
         #if os(Linux)
         _ = cshims_epoll_modify(epoll, fd, Self.mask(read: read, write: write), UInt64(fd))
@@ -90,7 +90,7 @@ final class Poller: @unchecked Sendable {
     }
 
     /// Call before closing `fd`.
-    func remove(_ fd: Int32, wasRead: Bool, wasWrite: Bool) {
+    package func remove(_ fd: Int32, wasRead: Bool, wasWrite: Bool) {
         #if os(Linux)
         _ = cshims_epoll_remove(epoll, fd)
         #else
@@ -99,7 +99,7 @@ final class Poller: @unchecked Sendable {
     }
 
     /// Blocks until an event, a wake-up or the timeout (-1: none). Returns the number of events.
-    func wait(timeoutMilliseconds: Int32) -> Int {
+    package func wait(timeoutMilliseconds: Int32) -> Int {
         #if os(Linux)
         let count = tokens.withUnsafeMutableBufferPointer { tokens in
             flags.withUnsafeMutableBufferPointer { flags in
@@ -116,7 +116,7 @@ final class Poller: @unchecked Sendable {
         #endif
     }
 
-    func event(at index: Int) -> PollerEvent {
+    package func event(at index: Int) -> PollerEvent {
         #if os(Linux)
         let token = tokens[index], flag = flags[index]
         if token == Self.wakeToken {
@@ -143,7 +143,7 @@ final class Poller: @unchecked Sendable {
     }
 
     /// Wakes the loop from any thread.
-    func wake() {
+    package func wake() {
         #if os(Linux)
         _ = cshims_eventfd_signal(wakeFD)
         #else

@@ -1,0 +1,86 @@
+import Foundation
+import InfoEndpoint
+
+/// Keeps secrets out of everything DeployVerify prints or writes.
+package enum Redaction {
+    package static let mask = "***"
+
+    /// Authorization, Proxy-Authorization, Cookie, Set-Cookie, and any header whose name contains
+    /// `token`, `key`, `secret`, `password` or `auth` (case-insensitive).
+    package static func isSensitiveHeader(_ name: String) -> Bool {
+        let lowered = name.lowercased()
+        if ["authorization", "proxy-authorization", "cookie", "set-cookie"].contains(lowered) { return true }
+        return ["token", "key", "secret", "password", "auth"].contains { lowered.contains($0) }
+    }
+
+    /// A query parameter name that carries a credential.
+    package static func isSensitiveParameter(_ name: String) -> Bool {
+        let lowered = name.lowercased()
+        return ["token", "key", "secret", "password", "passwd", "signature", "sig", "auth", "credential"].contains {
+            lowered.contains($0)
+        }
+    }
+
+    /// The URL with the password of `user:password@` and the values of credential-like query
+    /// parameters replaced by `***`. Text that is not a URL is returned unchanged.
+    package static func url(_ text: String) -> String {
+        guard var components = URLComponents(string: text), components.scheme != nil else { return text }
+        var changed = false
+        if components.password != nil {
+            components.percentEncodedPassword = mask
+            changed = true
+        }
+        if let items = components.percentEncodedQueryItems, items.contains(where: { isSensitiveParameter($0.name) }) {
+            components.percentEncodedQueryItems = items.map { item in
+                isSensitiveParameter(item.name) ? URLQueryItem(name: item.name, value: mask) : item
+            }
+            changed = true
+        }
+        return changed ? (components.string ?? text) : text
+    }
+}
+
+/// Replaces known secret values wherever they appear in a text: header values, expanded
+/// variables, tokens echoed back in an error page. Every output path of the CLIs goes
+/// through one.
+package struct Redactor: Sendable {
+    private var secrets: [String] = []
+
+    package init(secrets: some Sequence<String> = []) {
+        for secret in secrets { add(secret) }
+    }
+
+    /// Registers a secret. For a credential with a scheme (`Bearer abc123`), the credential
+    /// alone is registered too. Values shorter than 3 characters cannot be told apart from
+    /// ordinary text and are not registered.
+    package mutating func add(_ secret: String) {
+        var candidates = [secret.trimmingCharacters(in: .whitespaces)]
+        if let space = secret.firstIndex(of: " ") {
+            candidates.append(secret[secret.index(after: space)...].trimmingCharacters(in: .whitespaces))
+        }
+        for candidate in candidates where candidate.count >= 3 && !secrets.contains(candidate) {
+            secrets.append(candidate)
+        }
+        secrets.sort { $0.count > $1.count }
+    }
+
+    /// Registers the value of every sensitive header.
+    package mutating func addHeaders(_ headers: [(name: String, value: String)]) {
+        for (name, value) in headers where Redaction.isSensitiveHeader(name) { add(value) }
+    }
+
+    package var isEmpty: Bool { secrets.isEmpty }
+
+    package func redact(_ text: String) -> String {
+        var result = text
+        for secret in secrets where result.contains(secret) {
+            result = result.replacingOccurrences(of: secret, with: Redaction.mask)
+        }
+        return result
+    }
+
+    /// Headers for display: sensitive values masked.
+    package func display(_ headers: [(name: String, value: String)]) -> [(name: String, value: String)] {
+        headers.map { ($0.name, Redaction.isSensitiveHeader($0.name) ? Redaction.mask : redact($0.value)) }
+    }
+}
