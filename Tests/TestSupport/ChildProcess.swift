@@ -28,7 +28,7 @@ public final class ChildProcess: @unchecked Sendable {
         var stderr = ""
         var status: Int32?
         var openPipes = 2
-        var lineWaiters: [(needle: String, continuation: CheckedContinuation<String?, Never>)] = []
+        var lineWaiters: [(needle: String, standardError: Bool, continuation: CheckedContinuation<String?, Never>)] = []
         var exitWaiters: [CheckedContinuation<Int32, Never>] = []
     }
 
@@ -92,14 +92,15 @@ public final class ChildProcess: @unchecked Sendable {
     public var standardError: String { state.withLock { $0.stderr } }
     public var output: String { standardOutput + standardError }
 
-    /// The first standard-output line containing `needle` (waiting for it to be printed).
-    public func waitForLine(containing needle: String, timeout: Duration = .seconds(30)) async throws -> String {
+    /// The first line of standard output (or error) containing `needle`, waiting for it to be printed.
+    public func waitForLine(containing needle: String, inStandardError: Bool = false,
+                            timeout: Duration = .seconds(30)) async throws -> String {
         let line = try await withTimeout(timeout, "a line containing '\(needle)' from \(process.executableURL!.lastPathComponent)") {
             await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
                 let found = self.state.withLock { state -> String?? in
-                    if let line = Self.line(containing: needle, in: state.stdout) { return .some(line) }
+                    if let line = Self.line(containing: needle, in: inStandardError ? state.stderr : state.stdout) { return .some(line) }
                     if state.status != nil, state.openPipes == 0 { return .some(nil) }
-                    state.lineWaiters.append((needle, continuation))
+                    state.lineWaiters.append((needle, inStandardError, continuation))
                     return .none
                 }
                 if let found { continuation.resume(returning: found) }
@@ -149,7 +150,7 @@ public final class ChildProcess: @unchecked Sendable {
         state.withLock { state in
             let done = state.status != nil && state.openPipes == 0
             state.lineWaiters.removeAll { waiter in
-                if let line = Self.line(containing: waiter.needle, in: state.stdout) {
+                if let line = Self.line(containing: waiter.needle, in: waiter.standardError ? state.stderr : state.stdout) {
                     ready.append((waiter.continuation, line))
                     return true
                 }
@@ -172,4 +173,38 @@ public final class ChildProcess: @unchecked Sendable {
         text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
             .first { $0.contains(needle) }.map(String.init)
     }
+}
+
+/// `example-service` processes, as the later tools' tests use them: a real deployed version.
+public enum ExampleService {
+    /// Starts one on 127.0.0.1 with a kernel-chosen port; returns once it listens.
+    public static func launch(name: String = "checkout", version: String, extra: [String] = []) async throws -> (ChildProcess, Int) {
+        let process = ChildProcess(try Products.executable("example-service"),
+                                   ["--host", "127.0.0.1", "--port", "0", "--name", name, "--version", version] + extra)
+        try process.start()
+        let line = try await process.waitForLine(containing: "listening on")
+        guard let port = line.split(separator: ":").last.flatMap({ Int($0.prefix { $0.isNumber }) }) else {
+            throw TestFailure("no port in '\(line)'")
+        }
+        return (process, port)
+    }
+}
+
+/// The result of running a command to completion.
+public struct CommandResult: Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+    public let elapsed: Duration
+    public var output: String { stdout + stderr }
+}
+
+/// Runs one of this package's executables to completion.
+public func runProduct(_ name: String, _ arguments: [String], environment: [String: String]? = nil,
+                       stdin: Data? = nil, timeout: Duration = .seconds(60)) async throws -> CommandResult {
+    let process = ChildProcess(try Products.executable(name), arguments, environment: environment, stdin: stdin)
+    let started = ContinuousClock.now
+    let status = try await process.run(timeout: timeout)
+    return CommandResult(status: status, stdout: process.standardOutput, stderr: process.standardError,
+                         elapsed: ContinuousClock.now - started)
 }

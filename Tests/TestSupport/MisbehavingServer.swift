@@ -41,24 +41,7 @@ public final class MisbehavingServer: @unchecked Sendable {
     public private(set) var requests: [(path: String, head: String)] = []
 
     public init() throws {
-        let fd = socket(AF_INET, streamSocket, 0)
-        var one: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 512) == 0 else { throw TestFailure("MisbehavingServer cannot listen") }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        listener = fd
-        port = Int(UInt16(bigEndian: actual.sin_port))
+        (listener, port) = try listenOnLoopback()
         Thread.detachNewThread { [self] in acceptLoop() }
     }
 
@@ -118,7 +101,8 @@ public final class MisbehavingServer: @unchecked Sendable {
             guard let head = readHead(fd, &buffer) else { return }
             let requestLine = head.split(separator: "\r\n", maxSplits: 1).first.map(String.init) ?? ""
             let parts = requestLine.split(separator: " ")
-            let path = parts.count > 1 ? String(parts[1]) : "/"
+            var path = parts.count > 1 ? String(parts[1]) : "/"
+            if let question = path.firstIndex(of: "?") { path = String(path[..<question]) }
             lock.withLock { requests.append((path, head)) }
             guard respond(fd, path: path) else { return }
         }
@@ -166,7 +150,7 @@ public final class MisbehavingServer: @unchecked Sendable {
         switch path {
         case "/never":
             var byte: UInt8 = 0
-            _ = recv(fd, &byte, 1, 0) // blocks until the client goes away or stop()
+            while recv(fd, &byte, 1, 0) < 0 && errno == EINTR {} // blocks until the client goes away or stop()
             return false
         case "/reset":
             var reset = linger(l_onoff: 1, l_linger: 0)
@@ -198,7 +182,7 @@ public final class MisbehavingServer: @unchecked Sendable {
         case "/stall-body":
             _ = write(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"version\":")
             var byte: UInt8 = 0
-            _ = recv(fd, &byte, 1, 0)
+            while recv(fd, &byte, 1, 0) < 0 && errno == EINTR {}
             return false
         case "/loop-a":
             return write(fd, "HTTP/1.1 302 Found\r\nLocation: /loop-b\r\nContent-Length: 0\r\n\r\n")
@@ -217,7 +201,8 @@ public final class MisbehavingServer: @unchecked Sendable {
                 buffer.removeFirst(end + 4)
                 return head
             }
-            let count = recv(fd, &chunk, chunk.count, 0)
+            var count = recv(fd, &chunk, chunk.count, 0)
+            while count < 0, errno == EINTR { count = recv(fd, &chunk, chunk.count, 0) }
             if count <= 0 { return nil }
             buffer.append(contentsOf: chunk[0..<count])
         }
@@ -244,6 +229,7 @@ public final class MisbehavingServer: @unchecked Sendable {
             #else
             let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, 0) }
             #endif
+            if sent < 0, errno == EINTR { continue }
             if sent <= 0 { return false }
             offset += sent
         }

@@ -86,6 +86,7 @@ public final class RawClient: @unchecked Sendable {
             #else
             let sent = bytes.withUnsafeBytes { Darwin.send(fd, $0.baseAddress! + offset, $0.count - offset, 0) }
             #endif
+            if sent < 0, errno == EINTR { continue }
             guard sent > 0 else { throw TestFailure("send: \(String(cString: strerror(errno)))") }
             offset += sent
         }
@@ -124,7 +125,8 @@ public final class RawClient: @unchecked Sendable {
     public func isClosedByServer() async throws -> Bool {
         try await blocking {
             var byte: UInt8 = 0
-            let count = recv(self.fd, &byte, 1, 0)
+            var count = recv(self.fd, &byte, 1, 0)
+            while count < 0, errno == EINTR { count = recv(self.fd, &byte, 1, 0) }
             if count == 0 { return true }
             if count < 0 { return errno == ECONNRESET }
             self.buffer.append(byte)
@@ -167,7 +169,8 @@ public final class RawClient: @unchecked Sendable {
     /// Reads more bytes into the buffer; false at end of file.
     private func fill() throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = recv(fd, &chunk, chunk.count, 0)
+        var count = recv(fd, &chunk, chunk.count, 0)
+        while count < 0, errno == EINTR { count = recv(fd, &chunk, chunk.count, 0) }
         if count == 0 { return false }
         if count < 0 {
             if errno == ECONNRESET { return false }

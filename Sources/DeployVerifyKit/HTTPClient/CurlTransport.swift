@@ -199,7 +199,12 @@ private final class CurlExchange: @unchecked Sendable {
     }
 
     func attach(_ continuation: CheckedContinuation<Result<ClientResponse, ClientFailure>, Never>) {
-        lock.withLock { self.continuation = continuation }
+        let alreadyCancelled = lock.withLock { () -> Bool in
+            if !cancelled { self.continuation = continuation }
+            return cancelled
+        }
+        // Cancelled before the exchange began: answer now; the transfer aborts on its own.
+        if alreadyCancelled { continuation.resume(returning: .failure(.cancelled)) }
     }
 
     /// The caller gets `.cancelled` at once; libcurl aborts at its next progress callback.

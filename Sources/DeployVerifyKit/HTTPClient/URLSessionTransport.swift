@@ -72,6 +72,8 @@ final class URLSessionTransport: NSObject, URLSessionDataDelegate, @unchecked Se
                 }
                 pending.withLock { $0[id]?.timer = timer }
                 task.resume()
+                // Cancelled before the request was registered: the handler found nothing to cancel.
+                if Task.isCancelled { finish(id, .failure(.cancelled), cancelTask: true) }
             }
         } onCancel: {
             finish(id, .failure(.cancelled), cancelTask: true)

@@ -110,7 +110,8 @@ package final class Prober: Sendable {
             let hopStarted = ContinuousClock.now - started
             let outcome = await exchange(target, request)
             switch outcome {
-            case .failure(.timeout) where limitedByDeadline && ContinuousClock.now >= limit:
+            case .failure(.timeout(_, let after)) where limitedByDeadline && after != options.connectTimeout:
+                // The time left before the overall deadline was the binding limit.
                 return done(.timeout("the overall deadline passed before an answer came"))
             case .failure(.timeout(let phase, _)):
                 return done(.timeout("no answer within \(DurationText.format(options.timeout)) (\(phase))"))
@@ -183,7 +184,7 @@ package final class Prober: Sendable {
 }
 
 /// A URL the probe layer can read: `http` or `https`, with a host.
-struct ProbeTarget {
+package struct ProbeTarget {
     let url: URL
     let isSecure: Bool
     let host: String
@@ -193,7 +194,7 @@ struct ProbeTarget {
     /// From `user:password@` in the URL, as curl does.
     let basicAuthorization: String?
 
-    static func parse(_ text: String) -> Result<ProbeTarget, ProbeFailure> {
+    package static func parse(_ text: String) -> Result<ProbeTarget, ProbeFailure> {
         guard let components = URLComponents(string: text), let url = components.url else {
             return .failure(.invalidURL("'\(Redaction.url(text))' is not a valid URL"))
         }

@@ -1,14 +1,14 @@
 import Dispatch
 import Foundation
-import InfoEndpoint
 
 /// Catches SIGINT and SIGTERM from the moment it is created (no window in which they would
-/// kill the process), so that `wait()` can return the first one for a clean stop.
-final class StopSignals: Sendable {
+/// kill the process), so that `wait()` can return the first one for a clean stop. Used by the
+/// executables of this package.
+package final class StopSignals: Sendable {
     private let state = Locked<(received: Int32?, waiter: CheckedContinuation<Int32, Never>?)>((nil, nil))
     private let sources: Locked<[DispatchSourceSignal]> = Locked([])
 
-    init() {
+    package init() {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -26,7 +26,7 @@ final class StopSignals: Sendable {
     }
 
     /// The first signal received, waiting for it if none came yet.
-    func wait() async -> Int32 {
+    package func wait() async -> Int32 {
         await withCheckedContinuation { continuation in
             let received = state.withLock { state -> Int32? in
                 if state.received == nil { state.waiter = continuation }
