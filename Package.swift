@@ -20,8 +20,14 @@ let package = Package(
         // What hookrunner and versioncheck share: the probe layer (an HTTP/1.1 client of its own
         // for http://, URLSession for https://), JSON paths, version matching, command-line support.
         .target(name: "DeployVerifyKit", dependencies: ["InfoEndpoint", "CShims"]),
+        // URLSession for https:// on Darwin. Linux executables do not link it (libcurl is driven
+        // directly there), which keeps FoundationNetworking out of every start-up.
+        .target(name: "DeployVerifyURLSession", dependencies: ["DeployVerifyKit"]),
         .plugin(name: "BuildStamp", capability: .buildTool()),
-        .target(name: "VersionCheck", dependencies: ["DeployVerifyKit"]),
+        .target(name: "VersionCheck", dependencies: [
+            "DeployVerifyKit",
+            .target(name: "DeployVerifyURLSession", condition: .when(platforms: [.macOS])),
+        ]),
         .executableTarget(name: "VersionCheckCLI", dependencies: ["VersionCheck"], plugins: ["BuildStamp"]),
         .executableTarget(
             name: "ExampleService",
@@ -33,7 +39,7 @@ let package = Package(
         // Shared by the test targets: a raw socket client and a child-process runner.
         .target(name: "TestSupport", dependencies: ["InfoEndpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "InfoEndpointTests", dependencies: ["InfoEndpoint", "TestSupport"]),
-        .testTarget(name: "DeployVerifyKitTests", dependencies: ["DeployVerifyKit", "InfoEndpoint", "TestSupport"]),
+        .testTarget(name: "DeployVerifyKitTests", dependencies: ["DeployVerifyKit", "DeployVerifyURLSession", "InfoEndpoint", "TestSupport"]),
         .testTarget(name: "VersionCheckTests", dependencies: ["VersionCheck", "DeployVerifyKit", "InfoEndpoint", "TestSupport"]),
     ]
 )

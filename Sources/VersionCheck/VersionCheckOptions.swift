@@ -1,4 +1,7 @@
 import DeployVerifyKit
+#if os(macOS)
+import DeployVerifyURLSession // https through URLSession on macOS; Linux drives libcurl directly
+#endif
 import Foundation
 
 /// Everything one `versioncheck` run was asked to do, parsed and validated.
@@ -117,6 +120,9 @@ package struct VersionCheckOptions: Sendable {
         }
 
         options.probe.userAgent = "versioncheck/\(DeployVerifyVersion.current)"
+        #if os(macOS)
+        options.probe.secureTransport = URLSessionTransport(maxConnectionsPerHost: 64, userAgent: options.probe.userAgent)
+        #endif
         options.probe.headers = [("Accept", "application/json")]
         var redactor = Redactor()
         for header in list.values("--header") {

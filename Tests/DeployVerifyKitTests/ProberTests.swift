@@ -3,15 +3,36 @@ import InfoEndpoint
 import Testing
 import TestSupport
 @testable import DeployVerifyKit
+import DeployVerifyURLSession
 
 /// Every transport must give the same answers, so every scenario runs through each: the own
 /// client (http://), libcurl (https:// on Linux) and URLSession (https:// on Darwin), the last
 /// two forced onto plain HTTP where the misbehaving server can be put to work.
-private let transports: [ProbeTransportChoice] = [.automatic, .curl, .urlSession]
+private let transports: [TransportUnderTest] = [.automatic, .curl, .urlSession]
 
-private func prober(_ transport: ProbeTransportChoice, _ configure: (inout ProbeOptions) -> Void = { _ in }) throws -> Prober {
+enum TransportUnderTest: CustomStringConvertible {
+    case automatic, curl, urlSession
+
+    var choice: ProbeTransportChoice {
+        switch self {
+        case .automatic: .automatic
+        case .curl: .curl
+        case .urlSession: .only(URLSessionTransport(maxConnectionsPerHost: 100, userAgent: "tests"))
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .automatic: "automatic"
+        case .curl: "curl"
+        case .urlSession: "urlSession"
+        }
+    }
+}
+
+private func prober(_ transport: TransportUnderTest, _ configure: (inout ProbeOptions) -> Void = { _ in }) throws -> Prober {
     var options = ProbeOptions()
-    options.transport = transport
+    options.transport = transport.choice
     options.timeout = .seconds(10)
     configure(&options)
     return try Prober(options: options)
@@ -29,7 +50,7 @@ private func closedPort() async throws -> Int {
 @Suite("Probe layer over real sockets")
 struct ProberTests {
     @Test(arguments: transports)
-    func readsAnInfoEndpoint(transport: ProbeTransportChoice) async throws {
+    func readsAnInfoEndpoint(transport: TransportUnderTest) async throws {
         let server = InfoServer(info: ServiceInfo(name: "checkout", version: "1.4.2", environmentVariables: [:], buildStamp: nil),
                                 host: "127.0.0.1", port: 0)
         try server.start()
@@ -61,7 +82,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func refused(transport: ProbeTransportChoice) async throws {
+    func refused(transport: TransportUnderTest) async throws {
         let refusedPort = try await closedPort()
         let result = try await prober(transport).probe("http://127.0.0.1:\(refusedPort)/info")
         #expect(result.failure?.className == "refused")
@@ -69,13 +90,13 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func dns(transport: ProbeTransportChoice) async throws {
+    func dns(transport: TransportUnderTest) async throws {
         let result = try await prober(transport).probe("http://no-such-host.invalid/info")
         #expect(result.failure?.className == "dns", "\(String(describing: result.failure))")
     }
 
     @Test(arguments: transports)
-    func neverAnswersTimesOutOnTime(transport: ProbeTransportChoice) async throws {
+    func neverAnswersTimesOutOnTime(transport: TransportUnderTest) async throws {
         let server = try MisbehavingServer()
         defer { server.stop() }
         let started = ContinuousClock.now
@@ -88,7 +109,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func stalledBodyTimesOut(transport: ProbeTransportChoice) async throws {
+    func stalledBodyTimesOut(transport: TransportUnderTest) async throws {
         let server = try MisbehavingServer()
         defer { server.stop() }
         let result = try await prober(transport) { $0.timeout = .milliseconds(300) }.probe(server.url("/stall-body"))
@@ -96,7 +117,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func resetAndClose(transport: ProbeTransportChoice) async throws {
+    func resetAndClose(transport: TransportUnderTest) async throws {
         let server = try MisbehavingServer()
         defer { server.stop() }
         let prober = try prober(transport)
@@ -107,7 +128,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func notHTTP(transport: ProbeTransportChoice) async throws {
+    func notHTTP(transport: TransportUnderTest) async throws {
         let server = try MisbehavingServer()
         defer { server.stop() }
         let result = try await prober(transport).probe(server.url("/garbage"))
@@ -115,7 +136,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func chunkedTrailers(transport: ProbeTransportChoice) async throws {
+    func chunkedTrailers(transport: TransportUnderTest) async throws {
         // URLSession on Linux ends the process with a fatalError on this legal response
         // (swift-corelibs-foundation#5285): the reason https:// goes through libcurl on Linux.
         #if os(Linux)
@@ -129,7 +150,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func httpErrorKeepsTheResponse(transport: ProbeTransportChoice) async throws {
+    func httpErrorKeepsTheResponse(transport: TransportUnderTest) async throws {
         let server = try MisbehavingServer()
         defer { server.stop() }
         let result = try await prober(transport).probe(server.url("/status/500"))
@@ -140,7 +161,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func fiftyMegabyteBodiesAreCutOff(transport: ProbeTransportChoice) async throws {
+    func fiftyMegabyteBodiesAreCutOff(transport: TransportUnderTest) async throws {
         let server = try MisbehavingServer()
         defer { server.stop() }
         let prober = try prober(transport) { $0.maxBodyBytes = 1 << 20 }
@@ -155,7 +176,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func redirects(transport: ProbeTransportChoice) async throws {
+    func redirects(transport: TransportUnderTest) async throws {
         let server = try MisbehavingServer()
         defer { server.stop() }
         let prober = try prober(transport) { $0.maxRedirects = 5 }
@@ -175,7 +196,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func bodyFramings(transport: ProbeTransportChoice) async throws {
+    func bodyFramings(transport: TransportUnderTest) async throws {
         let server = try MisbehavingServer()
         defer { server.stop() }
         let prober = try prober(transport)
@@ -187,7 +208,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func headersAndCredentialsAreSent(transport: ProbeTransportChoice) async throws {
+    func headersAndCredentialsAreSent(transport: TransportUnderTest) async throws {
         let server = try MisbehavingServer()
         defer { server.stop() }
         let prober = try prober(transport) { $0.headers = [("X-Request-Id", "abc-123")] }
@@ -200,7 +221,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func invalidURLs(transport: ProbeTransportChoice) async throws {
+    func invalidURLs(transport: TransportUnderTest) async throws {
         let prober = try prober(transport)
         for url in ["ftp://host/x", "not a url", "http:///path"] {
             #expect(await prober.probe(url).failure?.className == "invalid-url", "\(url)")
@@ -216,7 +237,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func overallDeadlineBoundsABatch(transport: ProbeTransportChoice) async throws {
+    func overallDeadlineBoundsABatch(transport: TransportUnderTest) async throws {
         let server = try MisbehavingServer()
         defer { server.stop() }
         let prober = try prober(transport) {
@@ -250,7 +271,7 @@ struct ProberTests {
     }
 
     @Test(arguments: transports)
-    func cancellingManyRequestsInFlightIsSafe(transport: ProbeTransportChoice) async throws {
+    func cancellingManyRequestsInFlightIsSafe(transport: TransportUnderTest) async throws {
         // swift-corelibs-foundation 6.3.1 crashes or hangs when in-flight data(for:) calls are
         // cancelled; both transports must come back, every time.
         let server = try MisbehavingServer()
@@ -269,8 +290,8 @@ struct ProberTests {
         }
     }
 
-    @Test(arguments: [ProbeTransportChoice.automatic, .urlSession])
-    func untrustedCertificatesAreTLSFailures(transport: ProbeTransportChoice) async throws {
+    @Test(arguments: [TransportUnderTest.automatic, .urlSession])
+    func untrustedCertificatesAreTLSFailures(transport: TransportUnderTest) async throws {
         guard let server = try await TLSServer.make() else { return } // needs python3 and openssl
         defer { server.stop() }
         let result = try await prober(transport).probe(server.url("/info/1.4.2"))

@@ -50,6 +50,18 @@ package struct ClientResponse: Sendable {
     package var total: Duration
     package var reusedConnection: Bool
 
+    package init(status: Int, reason: String, headers: [(name: String, value: String)], body: [UInt8],
+                 connected: Duration?, firstByte: Duration, total: Duration, reusedConnection: Bool) {
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.connected = connected
+        self.firstByte = firstByte
+        self.total = total
+        self.reusedConnection = reusedConnection
+    }
+
     package func header(_ name: String) -> String? {
         headers.first { $0.name.caseInsensitiveEquals(name) }?.value
     }
@@ -75,4 +87,16 @@ package enum ClientFailure: Error, Sendable, Equatable {
     case tls(String)
     /// The caller's task was cancelled.
     case cancelled
+}
+
+/// Something that performs one exchange for the probe layer: the own client, libcurl,
+/// URLSession. `url` and `request` describe the same target.
+package protocol ProbeTransport: Sendable {
+    func execute(url: URL, request: ClientRequest) async -> Result<ClientResponse, ClientFailure>
+}
+
+extension HTTPClient: ProbeTransport {
+    package func execute(url: URL, request: ClientRequest) async -> Result<ClientResponse, ClientFailure> {
+        await execute(request)
+    }
 }

@@ -14,7 +14,7 @@ import Glibc
 /// redirect following, exact TLS error messages, and abort on cancellation. Each exchange runs
 /// on a thread of its own (bounded by the prober's concurrency); easy handles, and so their
 /// connections, are kept for reuse.
-final class CurlTransport: @unchecked Sendable {
+final class CurlTransport: ProbeTransport, @unchecked Sendable {
     private let idleHandles = Locked<[UnsafeMutableRawPointer]>([])
     private let userAgent: String
     private let caCertificateFile: String?

@@ -19,18 +19,20 @@ package struct ProbeOptions: Sendable {
     /// system's (libcurl transport; URLSession on Linux cannot be given one).
     package var caCertificateFile: String?
     package var transport = ProbeTransportChoice.automatic
+    /// The `https://` transport of `.automatic`; nil means libcurl.
+    package var secureTransport: (any ProbeTransport)?
 
     package init() {}
 }
 
 package enum ProbeTransportChoice: Sendable {
-    /// `http://` through DeployVerify's own client; `https://` through libcurl on Linux
-    /// (see ``CurlTransport``) and URLSession on Darwin.
+    /// `http://` through DeployVerify's own client; `https://` through
+    /// ``ProbeOptions/secureTransport`` when given (URLSession on Darwin), otherwise libcurl.
     case automatic
-    /// Everything through libcurl (Linux), to hold that path to the same tests over plain HTTP.
+    /// Everything through libcurl, to hold that path to the same tests over plain HTTP.
     case curl
-    /// Everything through URLSession.
-    case urlSession
+    /// Everything through this transport (the tests force URLSession this way).
+    case only(any ProbeTransport)
 }
 
 /// The probe layer: reads URLs concurrently and reports status, headers, a capped body,
@@ -39,7 +41,6 @@ package final class Prober: Sendable {
     package let options: ProbeOptions
     private let client: HTTPClient
     private let curl = Locked<CurlTransport??>(nil)
-    private let urlSession = Locked<URLSessionTransport?>(nil)
 
     package init(options: ProbeOptions = ProbeOptions()) throws {
         self.options = options
@@ -152,15 +153,17 @@ package final class Prober: Sendable {
 
     private func exchange(_ target: ProbeTarget, _ request: ClientRequest) async -> Result<ClientResponse, ClientFailure> {
         switch options.transport {
+        case .only(let transport):
+            return await transport.execute(url: target.url, request: request)
         case .automatic where !target.isSecure:
             return await client.execute(request)
+        case .automatic where options.secureTransport != nil:
+            return await options.secureTransport!.execute(url: target.url, request: request)
         case .automatic, .curl:
-            #if os(Linux)
-            if let curl = curlTransport() { return await curl.execute(url: target.url, request: request) }
-            #endif
-            return await urlSessionTransport().execute(url: target.url, request: request)
-        case .urlSession:
-            return await urlSessionTransport().execute(url: target.url, request: request)
+            guard let curl = curlTransport() else {
+                return .failure(.tls("https needs libcurl (libcurl.so.4), which cannot be loaded on this machine"))
+            }
+            return await curl.execute(url: target.url, request: request)
         }
     }
 
@@ -169,15 +172,6 @@ package final class Prober: Sendable {
             if let transport { return transport }
             let created = CurlTransport.make(userAgent: options.userAgent, caCertificateFile: options.caCertificateFile)
             transport = .some(created)
-            return created
-        }
-    }
-
-    private func urlSessionTransport() -> URLSessionTransport {
-        urlSession.withLock { transport in
-            if let transport { return transport }
-            let created = URLSessionTransport(maxConnectionsPerHost: options.concurrency, userAgent: options.userAgent)
-            transport = created
             return created
         }
     }

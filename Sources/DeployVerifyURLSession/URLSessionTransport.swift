@@ -2,9 +2,13 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import DeployVerifyKit
 import InfoEndpoint
 
-/// `https://` (and, for tests, any URL) through URLSession, made safe for probing on Linux:
+/// `https://` through URLSession, the transport on Darwin. Linux uses libcurl directly
+/// (``CurlTransport``): this target is linked there only by the tests, so that the CLIs do not
+/// load FoundationNetworking and libcurl's thirty-odd libraries at every start. Made safe for
+/// probing (and for running the same tests on Linux):
 /// - our own timer enforces the timeout to the millisecond (URLSession rounds it to whole
 ///   seconds and never enforces resource timeouts), then cancels the task;
 /// - each request is a `dataTask` resumed through a continuation of our own (cancelling
@@ -12,7 +16,7 @@ import InfoEndpoint
 /// - the delegate stops reading at the body cap and does not follow redirects (the probe layer
 ///   follows them, the same way for both transports);
 /// - no cache, no cookies, as many connections per host as the prober's concurrency.
-final class URLSessionTransport: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+package final class URLSessionTransport: NSObject, URLSessionDataDelegate, ProbeTransport, @unchecked Sendable {
     private struct Pending {
         var continuation: CheckedContinuation<Result<ClientResponse, ClientFailure>, Never>?
         var task: URLSessionDataTask?
@@ -30,7 +34,7 @@ final class URLSessionTransport: NSObject, URLSessionDataDelegate, @unchecked Se
     private let lastID = Locked(0)
     private let userAgent: String
 
-    init(maxConnectionsPerHost: Int, userAgent: String) {
+    package init(maxConnectionsPerHost: Int, userAgent: String) {
         self.userAgent = userAgent
         super.init()
         let configuration = URLSessionConfiguration.ephemeral
@@ -46,7 +50,7 @@ final class URLSessionTransport: NSObject, URLSessionDataDelegate, @unchecked Se
         session = URLSession(configuration: configuration, delegate: self, delegateQueue: queue)
     }
 
-    func execute(url: URL, request: ClientRequest) async -> Result<ClientResponse, ClientFailure> {
+    package func execute(url: URL, request: ClientRequest) async -> Result<ClientResponse, ClientFailure> {
         let id = lastID.withLock { id in
             id += 1
             return id
@@ -94,7 +98,7 @@ final class URLSessionTransport: NSObject, URLSessionDataDelegate, @unchecked Se
 
     // MARK: URLSessionDataDelegate
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+    package func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                     completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void) {
         guard let id = Self.id(of: dataTask) else { return completionHandler(.cancel) }
         let tooLarge = pending.withLock { pending -> Bool in
@@ -114,7 +118,7 @@ final class URLSessionTransport: NSObject, URLSessionDataDelegate, @unchecked Se
         }
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+    package func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         guard let id = Self.id(of: dataTask) else { return }
         let tooLarge = pending.withLock { pending -> Bool in
             guard var entry = pending[id] else { return false }
@@ -134,12 +138,12 @@ final class URLSessionTransport: NSObject, URLSessionDataDelegate, @unchecked Se
         finish(id, .failure(.tooLarge(limit: limit)), cancelTask: true)
     }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+    package func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
                     newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
         completionHandler(nil) // the 3xx itself is the response; the prober follows it
     }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+    package func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
         guard let id = Self.id(of: task), let entry = pending.withLock({ $0[id] }) else { return }
         if let error {
             finish(id, .failure(Self.classify(error, url: task.originalRequest?.url)), cancelTask: false)
