@@ -192,6 +192,13 @@ public enum ExampleService {
 
 /// The result of running a command to completion.
 public struct CommandResult: Sendable {
+    public init(status: Int32, stdout: String, stderr: String, elapsed: Duration) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+        self.elapsed = elapsed
+    }
+
     public let status: Int32
     public let stdout: String
     public let stderr: String

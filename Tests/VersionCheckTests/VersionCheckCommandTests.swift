@@ -310,4 +310,31 @@ struct VersionCheckCommandTests {
         #expect(try await check.waitForExit(timeout: .seconds(10)) == 1) // the mismatch it saw still counts
         #expect(check.standardOutput.contains("interrupted"))
     }
+
+    @Test func onATerminalProgressIsRedrawnAndColoured() async throws {
+        // python3's pty module gives versioncheck a real terminal; skipped where python3 is missing.
+        guard (try? await runProcess("/usr/bin/env", ["python3", "-c", "import pty"]).status) == 0 else { return }
+        let server = try infoServer(version: "1.4.1")
+        defer { Task { await server.stop() } }
+        let command = [try Products.executable("versioncheck").path, "-e", "1.4.2", "--wait", "700ms", "--interval", "100ms",
+                       "http://127.0.0.1:\(server.port)/info"]
+        // The environment is set here: the test runner's own may disable colour.
+        let onTerminal = try await runProcess("/usr/bin/env", ["-u", "NO_COLOR", "TERM=xterm", "python3", "-c",
+                                                               "import pty, sys; pty.spawn(sys.argv[1:])"] + command)
+        #expect(onTerminal.stdout.contains("\r\u{1B}[K"), "progress redrawn in place")
+        #expect(onTerminal.stdout.components(separatedBy: "waiting for 1.4.2").count > 3, "redrawn every poll")
+        #expect(onTerminal.stdout.contains("\u{1B}[31mMISMATCH"), "coloured result")
+        let noColor = try await runProcess("/usr/bin/env", ["NO_COLOR=1", "TERM=xterm", "python3", "-c",
+                                                            "import pty, sys; pty.spawn(sys.argv[1:])"] + command)
+        #expect(!noColor.stdout.contains("\u{1B}[31m"), "NO_COLOR is respected")
+        #expect(noColor.stdout.contains("\r\u{1B}[K"), "still live progress")
+    }
+}
+
+private func runProcess(_ executable: String, _ arguments: [String]) async throws -> CommandResult {
+    let process = ChildProcess(URL(fileURLWithPath: executable), arguments)
+    let started = ContinuousClock.now
+    let status = try await process.run()
+    return CommandResult(status: status, stdout: process.standardOutput, stderr: process.standardError,
+                         elapsed: ContinuousClock.now - started)
 }
