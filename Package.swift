@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "InfoEndpoint", targets: ["InfoEndpoint"]),
         .plugin(name: "BuildStamp", targets: ["BuildStamp"]),
+        .executable(name: "hookrunner", targets: ["HookRunnerCLI"]),
         .executable(name: "versioncheck", targets: ["VersionCheckCLI"]),
         .executable(name: "example-service", targets: ["ExampleService"]),
     ],
@@ -24,6 +25,11 @@ let package = Package(
         // directly there), which keeps FoundationNetworking out of every start-up.
         .target(name: "DeployVerifyURLSession", dependencies: ["DeployVerifyKit"]),
         .plugin(name: "BuildStamp", capability: .buildTool()),
+        .target(name: "HookRunner", dependencies: [
+            "DeployVerifyKit", "VersionCheck",
+            .target(name: "DeployVerifyURLSession", condition: .when(platforms: [.macOS])),
+        ]),
+        .executableTarget(name: "HookRunnerCLI", dependencies: ["HookRunner"], plugins: ["BuildStamp"]),
         .target(name: "VersionCheck", dependencies: [
             "DeployVerifyKit",
             .target(name: "DeployVerifyURLSession", condition: .when(platforms: [.macOS])),
@@ -37,9 +43,10 @@ let package = Package(
         // bench/info-server.sh measures the RSS InfoServer adds to this otherwise idle process.
         .executableTarget(name: "InfoServerHost", dependencies: ["InfoEndpoint"], path: "bench/InfoServerHost"),
         // Shared by the test targets: a raw socket client and a child-process runner.
-        .target(name: "TestSupport", dependencies: ["InfoEndpoint"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["InfoEndpoint", "CShims"], path: "Tests/TestSupport"),
         .testTarget(name: "InfoEndpointTests", dependencies: ["InfoEndpoint", "TestSupport"]),
         .testTarget(name: "DeployVerifyKitTests", dependencies: ["DeployVerifyKit", "DeployVerifyURLSession", "InfoEndpoint", "TestSupport"]),
         .testTarget(name: "VersionCheckTests", dependencies: ["VersionCheck", "DeployVerifyKit", "InfoEndpoint", "TestSupport"]),
+        .testTarget(name: "HookRunnerTests", dependencies: ["HookRunner", "DeployVerifyKit", "InfoEndpoint", "TestSupport"]),
     ]
 )

@@ -28,7 +28,7 @@ struct ExampleServiceTests {
         #expect(info["environment"] as? String == "staging")
         #expect(info["extra"] as? [String: String] == ["region": "eu-west-1"])
         // The BuildStamp plugin ran git at build time: the revision is this checkout's HEAD.
-        if let head = Self.gitHead() {
+        if let head = await Self.gitHead() {
             #expect(info["revision"] as? String == head)
             #expect(info["buildTime"] as? String != nil)
         }
@@ -105,18 +105,10 @@ struct ExampleServiceTests {
     }
 
     /// HEAD of the repository holding this file, or nil outside a git checkout.
-    static func gitHead() -> String? {
+    static func gitHead() async -> String? {
         let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        let git = Process()
-        git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        git.arguments = ["git", "-C", directory.path, "rev-parse", "HEAD"]
-        let pipe = Pipe()
-        git.standardOutput = pipe
-        git.standardError = FileHandle.nullDevice
-        guard (try? git.run()) != nil else { return nil }
-        git.waitUntilExit()
-        guard git.terminationStatus == 0 else { return nil }
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let git = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["git", "-C", directory.path, "rev-parse", "HEAD"])
+        guard (try? await git.run()) == 0 else { return nil }
+        return git.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -89,11 +89,13 @@ struct ServiceInfoTests {
     }
 
     @Test func otherEnvironmentVariablesAreNeverServed() {
-        setenv("DEPLOYVERIFY_TEST_SECRET", "s3cr3t-value", 1)
-        defer { unsetenv("DEPLOYVERIFY_TEST_SECRET") }
-        let info = ServiceInfo(name: "x")
+        // The process environment itself is covered by ExampleServiceTests (a child process with
+        // API_KEY set): setenv here would race with other tests starting processes.
+        let environment = ["SERVICE_NAME": "x", "DEPLOYVERIFY_TEST_SECRET": "s3cr3t-value", "AWS_SECRET_ACCESS_KEY": "wJalrXUt"]
+        let info = ServiceInfo(environmentVariables: environment, buildStamp: nil)
         let document = info.infoJSON(at: Date()) + BuildInfoMetrics.render(info)
         #expect(!document.contains("s3cr3t-value"))
+        #expect(!document.contains("wJalrXUt"))
         #expect(!ServiceInfo.environmentVariableNames.contains("DEPLOYVERIFY_TEST_SECRET"))
     }
 

@@ -1,5 +1,11 @@
+import CShims
 import Foundation
 import InfoEndpoint
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Where `swift build` put this package's executables (next to the test bundle).
 public enum Products {
@@ -22,6 +28,11 @@ public enum Products {
 }
 
 /// A real child process whose output a test can wait on line by line, without sleeping.
+///
+/// Started with the package's own `posix_spawn` wrapper, not Foundation's `Process`:
+/// `Process.run()` in swift-corelibs-foundation 6.3.1 crashes intermittently on Linux when many
+/// descriptors are open (an over-read in findMaximumOpenFromProcSelfFD, swift-corelibs-foundation#5472),
+/// which is exactly the situation of these tests.
 public final class ChildProcess: @unchecked Sendable {
     private struct State {
         var stdout = ""
@@ -32,42 +43,66 @@ public final class ChildProcess: @unchecked Sendable {
         var exitWaiters: [CheckedContinuation<Int32, Never>] = []
     }
 
-    public let process = Process()
+    public let executable: URL
+    public let arguments: [String]
+    private let environment: [String: String]?
+    private let currentDirectory: URL?
+    private let input: Data?
     private let state = Locked(State())
-    private let stdoutPipe = Pipe()
-    private let stderrPipe = Pipe()
+    private let pidLock = Locked<pid_t>(0)
 
     public init(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
                 currentDirectory: URL? = nil, stdin: Data? = nil) {
-        process.executableURL = executable
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
-        if let stdin {
-            let input = Pipe()
-            process.standardInput = input
-            input.fileHandleForWriting.write(stdin)
-            try? input.fileHandleForWriting.close()
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.currentDirectory = currentDirectory
+        self.input = stdin
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        let pid = pidLock.current
+        if pid > 0, state.current.status == nil { kill(pid, SIGKILL) }
     }
 
+    /// The process id (0 before `start()`).
+    public var processIdentifier: pid_t { pidLock.current }
+
     public func start() throws {
-        process.terminationHandler = { [weak self] process in
-            self?.finish(status: process.terminationStatus)
+        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1], inp: [Int32] = [-1, -1]
+        guard cshims_pipe(&out) == 0, cshims_pipe(&err) == 0, cshims_pipe(&inp) == 0 else {
+            throw TestFailure("pipe: \(String(cString: strerror(errno)))")
         }
-        try process.run()
-        // Plain blocking reads on threads of their own: every byte and the end of file are seen,
-        // however quickly the child exits.
-        for (pipe, isStandardOutput) in [(stdoutPipe, true), (stderrPipe, false)] {
-            let fd = pipe.fileHandleForReading.fileDescriptor
+        let environment = (self.environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        let argv = ([executable.path] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer {
+            for pointer in argv + envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let code = argv.withUnsafeBufferPointer { argv in
+            envp.withUnsafeBufferPointer { envp in
+                cshims_spawn(argv.baseAddress, envp.baseAddress, currentDirectory?.path, inp[0], out[1], err[1], &pid)
+            }
+        }
+        close(out[1])
+        close(err[1])
+        close(inp[0])
+        guard code == 0 else {
+            close(out[0])
+            close(err[0])
+            close(inp[1])
+            throw TestFailure("cannot start \(executable.path): \(String(cString: strerror(code)))")
+        }
+        pidLock.withLock { $0 = pid }
+        let child = pid
+        let data = input ?? Data()
+        let writer = inp[1]
+        Thread.detachNewThread {
+            _ = data.withUnsafeBytes { cshims_write_all(writer, $0.baseAddress, $0.count) }
+            close(writer)
+        }
+        for (fd, isStandardOutput) in [(out[0], true), (err[0], false)] {
             Thread.detachNewThread { [self] in
                 var chunk = [UInt8](repeating: 0, count: 65536)
                 while true {
@@ -76,9 +111,16 @@ public final class ChildProcess: @unchecked Sendable {
                     guard count > 0 else { break }
                     receive(Array(chunk[0..<count]), isStandardOutput: isStandardOutput)
                 }
+                close(fd)
                 state.withLock { $0.openPipes -= 1 }
                 settle()
             }
+        }
+        Thread.detachNewThread { [self] in
+            var raw: Int32 = 0
+            while waitpid(child, &raw, 0) < 0 && errno == EINTR {}
+            // The exit status, or 128 + the signal, as shells report it.
+            finish(status: raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F))
         }
     }
 
@@ -95,7 +137,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// The first line of standard output (or error) containing `needle`, waiting for it to be printed.
     public func waitForLine(containing needle: String, inStandardError: Bool = false,
                             timeout: Duration = .seconds(30)) async throws -> String {
-        let line = try await withTimeout(timeout, "a line containing '\(needle)' from \(process.executableURL!.lastPathComponent)") {
+        let line = try await withTimeout(timeout, "a line containing '\(needle)' from \(executable.lastPathComponent)") {
             await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
                 let found = self.state.withLock { state -> String?? in
                     if let line = Self.line(containing: needle, in: inStandardError ? state.stderr : state.stdout) { return .some(line) }
@@ -114,7 +156,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Waits for exit and for both output pipes to close; returns the exit status.
     public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
-        try await withTimeout(timeout, "\(process.executableURL!.lastPathComponent) to exit") {
+        try await withTimeout(timeout, "\(executable.lastPathComponent) to exit") {
             await withCheckedContinuation { continuation in
                 let status = self.state.withLock { state -> Int32? in
                     if let status = state.status, state.openPipes == 0 { return status }
@@ -127,7 +169,8 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     public func send(signal: Int32) {
-        kill(process.processIdentifier, signal)
+        let pid = processIdentifier
+        if pid > 0 { kill(pid, signal) }
     }
 
     private func receive(_ bytes: [UInt8], isStandardOutput: Bool) {

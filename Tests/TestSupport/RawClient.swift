@@ -102,6 +102,13 @@ public final class RawClient: @unchecked Sendable {
         return try await response(forHead: method == "HEAD")
     }
 
+    /// A request with a body, then its response.
+    public func request(_ method: String, _ path: String, body: String, headers: [String] = []) async throws -> RawResponse {
+        try send("\(method) \(path) HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n"
+            + headers.map { $0 + "\r\n" }.joined() + "\r\n" + body)
+        return try await response()
+    }
+
     /// Reads one response (Content-Length framed; for HEAD, no body).
     public func response(forHead: Bool = false) async throws -> RawResponse {
         try await blocking { try self.readResponse(forHead: forHead) }

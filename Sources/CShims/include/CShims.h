@@ -66,3 +66,18 @@ typedef int (*cshims_curl_progress_callback)(void *context, int64_t download_tot
                                               int64_t upload_total, int64_t upload_now);
 int cshims_curl_setopt_data_callback(void *handle, int option, cshims_curl_data_callback callback);
 int cshims_curl_setopt_progress_callback(void *handle, int option, cshims_curl_progress_callback callback);
+
+/* ---- child processes ------------------------------------------------------------------------- */
+
+/// Starts `argv[0]` (searched in PATH when it has no slash) in a new process group of its own,
+/// with `envp`, in `cwd` (NULL: this process's), standard streams on the given descriptors,
+/// SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGPIPE/SIGCHLD back at their default actions and no signal
+/// blocked. Returns 0 and the pid, or an errno value.
+int cshims_spawn(char *const argv[], char *const envp[], const char *cwd,
+                 int stdin_fd, int stdout_fd, int stderr_fd, pid_t *pid);
+
+/// pipe(2) with both ends close-on-exec, atomically where the system allows (pipe2 on Linux).
+int cshims_pipe(int fds[2]);
+
+/// Writes all `count` bytes (retrying interrupted and partial writes); returns 0, or -1 with errno.
+int cshims_write_all(int fd, const void *bytes, size_t count);

@@ -102,7 +102,7 @@ package struct ArgumentList {
     }
 
     /// The closest name by edit distance, if it is close enough to be a likely typo.
-    static func nearest(_ name: String, in candidates: [String]) -> String? {
+    package static func nearest(_ name: String, in candidates: [String]) -> String? {
         let scored = candidates.map { ($0, distance(name, $0)) }.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
         guard let (candidate, score) = scored, score <= max(2, name.count / 3) else { return nil }
         return candidate

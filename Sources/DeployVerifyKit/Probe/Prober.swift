@@ -71,6 +71,14 @@ package final class Prober: Sendable {
 
     /// Reads one URL, following redirects up to `options.maxRedirects`.
     package func probe(_ url: String, freshConnection: Bool = false, deadline: ContinuousClock.Instant? = nil) async -> ProbeResult {
+        await probe(url, options: options, freshConnection: freshConnection, deadline: deadline)
+    }
+
+    /// Reads one URL with options of its own (method, headers, body, limits); the transport
+    /// settings and connections of this prober are shared. With `maxRedirects` 0 a redirect is
+    /// not followed: the 3xx response is the answer.
+    package func probe(_ url: String, options: ProbeOptions, freshConnection: Bool = false,
+                       deadline: ContinuousClock.Instant? = nil) async -> ProbeResult {
         let started = ContinuousClock.now
         var limit = started + options.timeout
         var limitedByDeadline = false
@@ -109,7 +117,7 @@ package final class Prober: Sendable {
                                         timeout: remaining, maxBodyBytes: options.maxBodyBytes,
                                         freshConnection: freshConnection)
             let hopStarted = ContinuousClock.now - started
-            let outcome = await exchange(target, request)
+            let outcome = await exchange(target, request, options)
             switch outcome {
             case .failure(.timeout(_, let after)) where limitedByDeadline && after != options.connectTimeout:
                 // The time left before the overall deadline was the binding limit.
@@ -127,7 +135,8 @@ package final class Prober: Sendable {
                 result.headers = response.headers
                 result.body = response.body
                 result.finalURL = current
-                guard [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") else {
+                guard options.maxRedirects > 0, [301, 302, 303, 307, 308].contains(response.status),
+                      let location = response.header("Location") else {
                     return done(response.status >= 400 ? .httpError(response.status) : nil)
                 }
                 guard let next = URL(string: location, relativeTo: target.url)?.absoluteURL.absoluteString else {
@@ -151,7 +160,7 @@ package final class Prober: Sendable {
         }
     }
 
-    private func exchange(_ target: ProbeTarget, _ request: ClientRequest) async -> Result<ClientResponse, ClientFailure> {
+    private func exchange(_ target: ProbeTarget, _ request: ClientRequest, _ options: ProbeOptions) async -> Result<ClientResponse, ClientFailure> {
         switch options.transport {
         case .only(let transport):
             return await transport.execute(url: target.url, request: request)

@@ -145,7 +145,7 @@ public final class InfoResponder: Sendable {
                             headers: [("Cache-Control", "no-store")])
     }
 
-    static func authorized(_ header: String?, token: [UInt8]) -> Bool {
+    package static func authorized(_ header: String?, token: [UInt8]) -> Bool {
         guard let header else { return false }
         let bytes = Array(header.utf8)
         let scheme = Array("bearer ".utf8)

@@ -1,0 +1,312 @@
+import DeployVerifyKit
+#if os(macOS)
+import DeployVerifyURLSession // https through URLSession on macOS; Linux drives libcurl directly
+#endif
+import Foundation
+import InfoEndpoint
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `hookrunner`: the command, from arguments to exit status.
+package enum HookRunnerCommand {
+    package static let help = """
+    usage: hookrunner [PHASE] [options]          run a phase's checks (pre-traffic, post-traffic …)
+           hookrunner validate [options]         check the file and its variables; run nothing
+           hookrunner serve --port PORT [options] answer POST/GET /hooks/PHASE (Flagger, Argo Rollouts)
+
+    Runs a deployment's checks and exits non-zero when they fail, so that the deployment system
+    (CodeDeploy hooks, Argo Rollouts jobs, Helm tests, Flagger webhooks, CI steps) rolls back.
+    Without PHASE, CodeDeploy's LIFECYCLE_EVENT chooses it: BeforeAllowTraffic and
+    AfterAllowTestTraffic run pre-traffic, AfterAllowTraffic and ValidateService post-traffic
+    (the file's lifecycleEvents can map others).
+
+    options:
+      -c, --config PATH        the checks file (default hooks.json); its schema: schemas/hooks.schema.json
+          --var NAME=VALUE     set a variable (beats the environment and the file's vars); repeatable
+          --secret NAME        never show this variable's value; repeatable (also the file's "secrets")
+      -j, --jobs N             checks run at once in a parallel group or a repeat (default 8)
+          --keep-going         run every step after a failure (default: stop at the first failed
+                               step; steps with "always": true run regardless)
+          --fail-fast          the default, stated
+          --timeout DURATION   for the whole phase (default 55m, under CodeDeploy's 1 h hook limit);
+                               when it passes, running checks stop, their commands are killed, and
+                               the reports are still written
+          --report FMT=PATH    write a report: junit=PATH, json=PATH or tap=PATH; repeatable
+      -q, --quiet              no progress or summary (reports and the exit status remain)
+          --no-color           (colour is used only on a terminal, never with NO_COLOR)
+      -h, --help, --version
+
+    serve options:
+          --port PORT          required (0 picks a free port, printed when listening)
+          --host HOST          (default 0.0.0.0)
+          --token-file PATH    require "Authorization: Bearer <token>", the token read from PATH
+
+    When GITHUB_ACTIONS=true, failed checks become ::error annotations and a Markdown summary is
+    appended to $GITHUB_STEP_SUMMARY.
+
+    exit status:
+      0  every check passed
+      1  a check failed: roll back
+      2  the file, a variable or the command line is wrong; the message names the file, the
+         JSON path (phases.pre-traffic[1].expect[0]) or the flag
+      3  the --timeout passed or the run was interrupted (SIGINT, SIGTERM)
+    """
+
+    struct Options {
+        var command = "run"
+        var phase: String?
+        var config = "hooks.json"
+        var variables: [String: String] = [:]
+        var secrets: [String] = []
+        var run = RunOptions()
+        var timeout: Duration = .seconds(55 * 60)
+        var reports: [(format: ReportFormat, path: String)] = []
+        var quiet = false
+        var noColor = false
+        var port: Int?
+        var host = "0.0.0.0"
+        var tokenFile: String?
+    }
+
+    static let spec: ArgumentList.Spec = {
+        var spec = ArgumentList.Spec()
+        spec.flag("--help", "-h")
+        spec.flag("--version")
+        spec.flag("--quiet", "-q")
+        spec.flag("--no-color")
+        spec.flag("--keep-going")
+        spec.flag("--fail-fast")
+        spec.option("--config", "-c", hint: "a path to the checks file")
+        spec.option("--var", hint: "NAME=VALUE", repeatable: true)
+        spec.option("--secret", hint: "a variable name", repeatable: true)
+        spec.option("--jobs", "-j", hint: "a whole number from 1 to 256")
+        spec.option("--timeout", hint: "a duration: 30s, 10m, 55m")
+        spec.option("--report", hint: "junit=PATH, json=PATH or tap=PATH", repeatable: true)
+        spec.option("--port", hint: "a port from 0 to 65535")
+        spec.option("--host", hint: "an address to listen on")
+        spec.option("--token-file", hint: "a file holding the bearer token")
+        return spec
+    }()
+
+    /// Runs the command and returns the exit status.
+    package static func main(_ arguments: [String], environment: [String: String]) async -> Int32 {
+        let console = Console()
+        let options: Options
+        do {
+            let list = try ArgumentList(arguments, spec: spec)
+            if list.has("--help") {
+                console.line(help)
+                return 0
+            }
+            if list.has("--version") {
+                console.line(DeployVerifyVersion.describe(tool: "hookrunner"))
+                return 0
+            }
+            options = try parse(list)
+        } catch {
+            console.error("hookrunner: \(error.description)")
+            console.error("run 'hookrunner --help' for usage")
+            return 2
+        }
+        do {
+            switch options.command {
+            case "validate": return try validate(options, environment: environment)
+            case "serve": return try await HookServer.serve(options, environment: environment)
+            default: return try await run(options, environment: environment)
+            }
+        } catch {
+            console.error("hookrunner: \(error)")
+            return 2
+        }
+    }
+
+    static func parse(_ list: ArgumentList) throws(UsageError) -> Options {
+        var options = Options()
+        var positional = list.positional
+        if let first = positional.first, first == "validate" || first == "serve" || first == "run" {
+            options.command = positional.removeFirst()
+        }
+        guard positional.count <= 1, options.command != "validate" || positional.isEmpty,
+              options.command != "serve" || positional.isEmpty else {
+            throw UsageError("unexpected argument '\(positional.last!)'")
+        }
+        options.phase = positional.first
+        options.config = list.value("--config") ?? options.config
+        for assignment in list.values("--var") {
+            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
+                throw UsageError("--var: '\(assignment.prefix(40))' is not NAME=VALUE")
+            }
+            options.variables[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...])
+        }
+        options.secrets = list.values("--secret")
+        options.run.jobs = try list.value("--jobs") { text in
+            guard let jobs = Int(text), (1...256).contains(jobs) else { throw ValueError("'\(text)' is not a whole number from 1 to 256") }
+            return jobs
+        } ?? options.run.jobs
+        if list.has("--keep-going"), list.has("--fail-fast") { throw UsageError("--keep-going and --fail-fast contradict each other") }
+        options.run.keepGoing = list.has("--keep-going")
+        options.timeout = try list.value("--timeout") { text in
+            let value = try DurationText.parse(text)
+            guard value > .zero else { throw ValueError("the duration must be more than zero") }
+            return value
+        } ?? options.timeout
+        for entry in list.values("--report") {
+            guard let equals = entry.firstIndex(of: "="), let format = ReportFormat(rawValue: String(entry[..<equals])) else {
+                throw UsageError("--report: '\(entry)' is not junit=PATH, json=PATH or tap=PATH")
+            }
+            let path = String(entry[entry.index(after: equals)...])
+            guard !path.isEmpty else { throw UsageError("--report \(format.rawValue)= needs a path") }
+            let directory = (path as NSString).deletingLastPathComponent
+            var isDirectory: ObjCBool = false
+            guard directory.isEmpty || (FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue) else {
+                throw UsageError("--report \(format.rawValue)=\(path): the directory \(directory) does not exist")
+            }
+            options.reports.append((format, path))
+        }
+        options.quiet = list.has("--quiet")
+        options.noColor = list.has("--no-color")
+        if options.command == "serve" {
+            guard let port = try list.value("--port", { text in
+                guard let port = Int(text), (0...65535).contains(port) else { throw ValueError("'\(text)' is not a port from 0 to 65535") }
+                return port
+            }) else { throw UsageError("serve needs --port PORT") }
+            options.port = port
+            options.host = list.value("--host") ?? options.host
+            options.tokenFile = list.value("--token-file")
+        } else {
+            for flag in ["--port", "--host", "--token-file"] where list.value(flag) != nil {
+                throw UsageError("\(flag) applies to hookrunner serve")
+            }
+        }
+        return options
+    }
+
+    // MARK: validate
+
+    static func validate(_ options: Options, environment: [String: String]) throws -> Int32 {
+        let file = try HooksFile.load(path: options.config)
+        var scope = try VariableScope(file: file, environment: environment, overrides: options.variables, secretNames: options.secrets)
+        var summary: [String] = []
+        for phase in file.phaseNames {
+            let steps = file.phases[phase]!
+            _ = try PhasePlan.make(steps, file: file.path, scope: &scope)
+            let checks = steps.reduce(0) { $0 + $1.checks.count }
+            summary.append("\(phase): \(checks) check\(checks == 1 ? "" : "s")")
+        }
+        if !options.quiet { Console().line("\(file.path): valid (\(summary.joined(separator: "; ")))") }
+        return 0
+    }
+
+    // MARK: run
+
+    static func run(_ options: Options, environment: [String: String]) async throws -> Int32 {
+        let file = try HooksFile.load(path: options.config)
+        let (phase, lifecycleEvent) = try choosePhase(options.phase, file: file, environment: environment)
+        let terminal = Terminal.detect(environment: environment, noColorFlag: options.noColor)
+        let reporter = TerminalReporter(terminal: terminal, quiet: options.quiet)
+
+        let signals = StopSignals()
+        let report = try await execute(file: file, phase: phase, lifecycleEvent: lifecycleEvent, options: options,
+                                       environment: environment, metadata: [:], events: reporter.handle,
+                                       stop: { _ = await signals.wait() })
+        reporter.summary(report)
+        try writeReports(report, options.reports)
+        if environment["GITHUB_ACTIONS"] == "true" { publishToGitHub(report, environment: environment) }
+        return report.exitCode
+    }
+
+    /// Plans and runs one phase under the overall timeout; `stop` returns when the run must
+    /// end early (a signal, a client gone). Throws only configuration errors.
+    static func execute(file: HooksFile, phase: String, lifecycleEvent: String?, options: Options,
+                        environment: [String: String], metadata: [String: String],
+                        events: @escaping @Sendable (RunEvent) -> Void,
+                        stop: @escaping @Sendable () async -> Void) async throws -> PhaseReport {
+        var scope = try VariableScope(file: file, environment: environment, metadata: metadata,
+                                      overrides: options.variables, secretNames: options.secrets)
+        let steps = try PhasePlan.make(file.phases[phase]!, file: file.path, scope: &scope)
+        var probeOptions = ProbeOptions()
+        probeOptions.userAgent = "hookrunner/\(DeployVerifyVersion.current)"
+        probeOptions.concurrency = options.run.jobs
+        #if os(macOS)
+        probeOptions.secureTransport = URLSessionTransport(maxConnectionsPerHost: 64, userAgent: probeOptions.userAgent)
+        #endif
+        let prober = try Prober(options: probeOptions)
+        let runner = PhaseRunner(steps: steps, scope: scope, prober: prober, options: options.run, events: events)
+
+        let startedAt = Date()
+        let started = ContinuousClock.now
+        let ending = Locked<(deadline: Bool, stopped: Bool)>((false, false))
+        let work = Task { await runner.run() }
+        let deadline = Task {
+            do { try await Task.sleep(for: options.timeout) } catch { return }
+            ending.withLock { $0.deadline = true }
+            work.cancel()
+        }
+        let watcher = Task {
+            await stop()
+            guard !Task.isCancelled else { return }
+            ending.withLock { $0.stopped = true }
+            work.cancel()
+        }
+        let checks = await work.value
+        deadline.cancel()
+        watcher.cancel()
+        let ended = ending.current
+        let deployment = PhaseReport.deploymentVariables.compactMap { name in environment[name].map { (name, $0) } }
+        var report = PhaseReport(phase: phase, configFile: file.path, lifecycleEvent: lifecycleEvent, deployment: deployment,
+                                 started: startedAt, duration: ContinuousClock.now - started, checks: checks)
+        report.deadlineExceeded = ended.deadline
+        report.interrupted = ended.stopped && !ended.deadline
+        return report
+    }
+
+    static func choosePhase(_ requested: String?, file: HooksFile, environment: [String: String]) throws(ConfigError) -> (String, String?) {
+        let phases = file.phaseNames.joined(separator: ", ")
+        if let requested {
+            guard file.phases[requested] != nil else {
+                throw ConfigError(file: file.path, location: "phases", message: "no phase '\(requested)' (this file has \(phases))")
+            }
+            return (requested, nil)
+        }
+        guard let event = environment["LIFECYCLE_EVENT"], !event.isEmpty else {
+            throw ConfigError(file: file.path, location: nil,
+                              message: "name the phase to run (\(phases)), or run under CodeDeploy, which sets LIFECYCLE_EVENT")
+        }
+        guard let phase = file.lifecycleEvents[event] else {
+            throw ConfigError(file: file.path, location: "lifecycleEvents",
+                              message: "LIFECYCLE_EVENT=\(event) has no phase; map it, e.g. \"lifecycleEvents\": {\"\(event)\": \"post-traffic\"}")
+        }
+        guard file.phases[phase] != nil else {
+            throw ConfigError(file: file.path, location: "phases",
+                              message: "LIFECYCLE_EVENT=\(event) runs phase '\(phase)', which this file does not have (\(phases))")
+        }
+        return (phase, event)
+    }
+
+    static func writeReports(_ report: PhaseReport, _ reports: [(format: ReportFormat, path: String)]) throws {
+        for (format, path) in reports {
+            do {
+                try format.render(report).write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw UsageError("--report \(format.rawValue)=\(path): cannot write: \(error.localizedDescription)")
+            }
+        }
+    }
+
+    static func publishToGitHub(_ report: PhaseReport, environment: [String: String]) {
+        let console = Console()
+        for line in GitHubActions.annotations(report) { console.line(line) }
+        guard let path = environment["GITHUB_STEP_SUMMARY"], !path.isEmpty else { return }
+        let summary = Data(GitHubActions.summary(report).utf8)
+        if let handle = FileHandle(forWritingAtPath: path) {
+            handle.seekToEndOfFile()
+            handle.write(summary)
+            try? handle.close()
+        } else {
+            _ = FileManager.default.createFile(atPath: path, contents: summary)
+        }
+    }
+}

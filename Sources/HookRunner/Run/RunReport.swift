@@ -1,0 +1,76 @@
+import DeployVerifyKit
+import Foundation
+
+/// How one check ended, with what a person (or a CI system) needs to see why.
+package struct CheckReport: Sendable {
+    package enum Outcome: String, Sendable {
+        case passed, failed, skipped, interrupted
+    }
+
+    package var name: String
+    /// JSON path of the check in the file.
+    package var path: String
+    package var kind: String
+    /// What it checked: URL, address or command line, secrets masked.
+    package var target: String
+    package var outcome: Outcome
+    package var attempts: Int
+    package var started: Date
+    package var duration: Duration
+    /// Why it failed, was skipped or interrupted; nil when it passed.
+    package var reason: String?
+    /// The conditions of the last attempt.
+    package var conditions: [ConditionResult]
+    /// Command output (tails of standard output and error), masked.
+    package var stdout: String?
+    package var stderr: String?
+    /// For `repeat`: how many of how many runs passed.
+    package var repetition: (passed: Int, total: Int)?
+    /// The name of the parallel group, for checks run in one.
+    package var group: String?
+}
+
+/// A phase's run: every check's report, and the exit status it adds up to.
+package struct PhaseReport: Sendable {
+    package var phase: String
+    package var configFile: String
+    /// CodeDeploy's `LIFECYCLE_EVENT`, when that chose the phase.
+    package var lifecycleEvent: String?
+    /// CodeDeploy's DEPLOYMENT_ID, APPLICATION_NAME, DEPLOYMENT_GROUP_NAME … when set.
+    package var deployment: [(name: String, value: String)]
+    package var started: Date
+    package var duration: Duration
+    package var checks: [CheckReport]
+    /// The overall `--timeout` passed.
+    package var deadlineExceeded = false
+    /// Stopped by SIGINT or SIGTERM (or the serve request went away).
+    package var interrupted = false
+
+    package var failed: [CheckReport] { checks.filter { $0.outcome == .failed } }
+
+    /// 0 all passed; 1 a check failed; 3 the deadline passed or the run was interrupted.
+    package var exitCode: Int32 {
+        if deadlineExceeded || interrupted { return 3 }
+        return checks.contains { $0.outcome == .failed } ? 1 : 0
+    }
+
+    package var passed: Bool { exitCode == 0 }
+
+    package func count(_ outcome: CheckReport.Outcome) -> Int {
+        checks.filter { $0.outcome == outcome }.count
+    }
+
+    /// `3 passed, 1 failed, 1 skipped in 4.2s`.
+    package var tally: String {
+        var parts = ["\(count(.passed)) passed"]
+        for outcome in [CheckReport.Outcome.failed, .skipped, .interrupted] where count(outcome) > 0 {
+            parts.append("\(count(outcome)) \(outcome.rawValue)")
+        }
+        return parts.joined(separator: ", ") + " in \(DurationText.format(.milliseconds(duration.milliseconds)))"
+    }
+
+    /// The CodeDeploy variables reported when present.
+    package static let deploymentVariables = [
+        "DEPLOYMENT_ID", "APPLICATION_NAME", "DEPLOYMENT_GROUP_NAME", "DEPLOYMENT_GROUP_ID", "LIFECYCLE_EVENT",
+    ]
+}
