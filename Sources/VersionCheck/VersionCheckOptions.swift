@@ -82,7 +82,7 @@ package struct VersionCheckOptions: Sendable {
                 throw UsageError("--from-file: cannot read \(file == "-" ? "standard input" : file): \(error.localizedDescription)")
             }
             options.urls += text.split(whereSeparator: \.isNewline)
-                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .map { $0.trimmed }
                 .filter { !$0.isEmpty && !$0.hasPrefix("#") }
         }
         guard !options.urls.isEmpty else {
@@ -101,7 +101,7 @@ package struct VersionCheckOptions: Sendable {
             do { return try JSONPath(text) } catch { throw ValueError("\(error)") }
         }
         options.revision = try list.value("--revision") { text in
-            let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+            let trimmed = text.trimmed.lowercased()
             guard trimmed.count >= 7, trimmed.allSatisfy(\.isHexDigit) else {
                 throw ValueError("'\(text)' is not a commit hash of 7 or more hexadecimal characters")
             }
@@ -129,11 +129,11 @@ package struct VersionCheckOptions: Sendable {
             guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
                 throw UsageError("--header: '\(Redaction.isSensitiveHeader(header) ? Redaction.mask : header)' is not 'Name: value'")
             }
-            let name = header[..<colon].trimmingCharacters(in: .whitespaces)
+            let name = header[..<colon].trimmed
             guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "!#$%&'*+-.^_`|~".contains($0)) }) else {
                 throw UsageError("--header: '\(name)' is not a valid header name")
             }
-            let rawValue = header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let rawValue = header[header.index(after: colon)...].trimmed
             let expanded: (text: String, names: [String])
             do {
                 expanded = try EnvironmentExpansion.expand(rawValue) { environment[$0] }

@@ -66,7 +66,7 @@ package struct VersionReader: Sendable {
             document = try JSONParser().parse(result.body)
         } catch {
             let start = String(decoding: result.body.prefix(40), as: UTF8.self)
-                .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+                .replacingOccurrences(of: "\n", with: " ").trimmed
             let type = result.header("Content-Type").map { " (\($0))" } ?? ""
             return unreadable("not-json", "the body is not JSON\(type): \(error.description); it starts '\(start)'")
         }

@@ -6,7 +6,7 @@ package enum DurationText {
 
     /// Parses a duration; a bare number is refused (the unit is never guessed).
     package static func parse(_ text: String) throws(SyntaxError) -> Duration {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmed
         let failure = SyntaxError(description: "'\(text)' is not a duration (use a number and a unit: 500ms, 5s, 2m, 1h)")
         guard !trimmed.isEmpty else { throw failure }
         var total: Duration = .zero

@@ -246,7 +246,7 @@ private final class CurlExchange: @unchecked Sendable {
         let length = size * count
         guard let data else { return length }
         let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimmed
         exchange.lock.withLock {
             guard !exchange.bodyStarted else { return }
             if line.hasPrefix("HTTP/") {
@@ -254,8 +254,8 @@ private final class CurlExchange: @unchecked Sendable {
                 let parts = line.split(separator: " ", maxSplits: 2)
                 exchange.reason = parts.count > 2 ? String(parts[2]) : ""
             } else if let colon = line.firstIndex(of: ":") {
-                exchange.headers.append((line[..<colon].trimmingCharacters(in: .whitespaces),
-                                         line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                exchange.headers.append((line[..<colon].trimmed,
+                                         line[line.index(after: colon)...].trimmed))
             }
         }
         return length

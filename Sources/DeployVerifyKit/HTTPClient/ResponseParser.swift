@@ -109,7 +109,7 @@ struct ResponseParser {
                     return false
                 }
                 let line = String(decoding: pending[position..<lineEnd], as: UTF8.self)
-                let sizeText = line.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                let sizeText = line.split(separator: ";", maxSplits: 1).first.map { $0.trimmed } ?? ""
                 guard !sizeText.isEmpty, sizeText.count <= 15, let size = Int(sizeText, radix: 16), size >= 0 else {
                     throw .protocolError("invalid chunk size '\(line.prefix(40))'")
                 }
@@ -178,8 +178,8 @@ struct ResponseParser {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
                 throw .protocolError("malformed response header line '\(Self.printable(line.prefix(60)))'")
             }
-            let name = line[..<colon].trimmingCharacters(in: .whitespacesAndNewlines)
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+            let name = line[..<colon].trimmed
+            let value = line[line.index(after: colon)...].trimmed
             headers.append((name, value))
         }
     }
@@ -192,7 +192,7 @@ struct ResponseParser {
             return
         }
         if let encoding = headers.last(where: { $0.name.caseInsensitiveEquals("transfer-encoding") })?.value,
-           encoding.lowercased().split(separator: ",").last?.trimmingCharacters(in: .whitespaces) == "chunked" {
+           encoding.lowercased().split(separator: ",").last?.trimmed == "chunked" {
             framing = .chunked
             stage = .chunkSize
             return

@@ -54,9 +54,9 @@ package struct Redactor: Sendable {
     /// alone is registered too. Values shorter than 3 characters cannot be told apart from
     /// ordinary text and are not registered.
     package mutating func add(_ secret: String) {
-        var candidates = [secret.trimmingCharacters(in: .whitespaces)]
+        var candidates = [secret.trimmed]
         if let space = secret.firstIndex(of: " ") {
-            candidates.append(secret[secret.index(after: space)...].trimmingCharacters(in: .whitespaces))
+            candidates.append(secret[secret.index(after: space)...].trimmed)
         }
         for candidate in candidates where candidate.count >= 3 && !secrets.contains(candidate) {
             secrets.append(candidate)

@@ -99,10 +99,10 @@ package enum ByteCount {
 
     /// `1048576`, `512KiB`, `1MiB`, `2MB` (decimal), `10k`; nil when unreadable.
     package static func parse(_ text: String) -> Int? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let trimmed = text.trimmed.lowercased()
         let digits = trimmed.prefix { $0.isNumber }
         guard !digits.isEmpty, let value = Int(digits) else { return nil }
-        let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+        let unit = trimmed.dropFirst(digits.count).trimmed
         let multiplier: Int
         switch unit {
         case "", "b": multiplier = 1

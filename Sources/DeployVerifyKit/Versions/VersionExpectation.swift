@@ -29,7 +29,7 @@ package struct VersionExpectation: Sendable, CustomStringConvertible {
     }
 
     package init(_ text: String) throws(SyntaxError) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmed
         guard !trimmed.isEmpty else { throw SyntaxError(description: "the expected version is empty") }
         description = trimmed
         if trimmed.hasPrefix("prefix:") {

@@ -58,7 +58,7 @@ package struct Condition: Sendable, CustomStringConvertible {
     package static let operatorList = "==, !=, <, <=, >, >=, contains, matches, exists, in [a, b] (not before contains, matches, exists, in)"
 
     package static func parse(_ text: String) throws(SyntaxError) -> Condition {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmed
         func fail(_ message: String) -> SyntaxError { SyntaxError(description: "'\(trimmed)': \(message)") }
         guard !trimmed.isEmpty else { throw SyntaxError(description: "the condition is empty") }
 
@@ -100,7 +100,7 @@ package struct Condition: Sendable, CustomStringConvertible {
                 : "unknown operator in '\(rest.prefix(12))' (use \(operatorList))")
         }
         if negated, !op.acceptsNot { throw fail("'not' goes only before contains, matches, exists or in") }
-        let valueText = rest.dropFirst(op.rawValue.count).trimmingCharacters(in: .whitespaces)
+        let valueText = rest.dropFirst(op.rawValue.count).trimmed
 
         var operands: [Operand] = []
         switch op {
@@ -155,7 +155,7 @@ package struct Condition: Sendable, CustomStringConvertible {
     }
 
     private static func operand(_ text: String, fail: (String) -> SyntaxError) throws(SyntaxError) -> Operand {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmed
         guard trimmed.count >= 2, let first = trimmed.first, first == "\"" || first == "'", trimmed.last == first else {
             return Operand(text: trimmed, quoted: false)
         }
@@ -193,8 +193,8 @@ package struct Condition: Sendable, CustomStringConvertible {
                 current.append(character)
             }
         }
-        if !current.trimmingCharacters(in: .whitespaces).isEmpty || !items.isEmpty { items.append(current) }
-        return items.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        if !current.trimmed.isEmpty || !items.isEmpty { items.append(current) }
+        return items.filter { !$0.trimmed.isEmpty }
     }
 
     /// Values without variables are checked now, so a typo fails validation, not the deploy.

@@ -217,7 +217,7 @@ extension Condition {
     }
 
     private static func number(_ text: String) -> Double? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmed
         guard let first = trimmed.first, first.isNumber || first == "-" || first == "+" || first == "." else { return nil }
         return Double(trimmed)
     }

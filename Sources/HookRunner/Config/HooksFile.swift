@@ -419,7 +419,7 @@ private struct ConfigReader {
         func run(_ value: JSONValue, _ path: String) throws(ConfigError) -> [String] {
             switch value {
             case .string(let script):
-                guard !script.trimmingCharacters(in: .whitespaces).isEmpty else { throw error(path, "the command is empty") }
+                guard !script.trimmed.isEmpty else { throw error(path, "the command is empty") }
                 return ["/bin/sh", "-c", script]
             case .array(let items):
                 guard !items.isEmpty else { throw error(path, "the command is empty") }

@@ -42,10 +42,10 @@ final class HookServer: HTTPHandler, Sendable {
         var token: String?
         if let path = options.tokenFile {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-                  !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                  !text.trimmed.isEmpty else {
                 throw UsageError("--token-file: cannot read a token from \(path)")
             }
-            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            token = text.trimmed
         }
         let handler = HookServer(file: file, options: options, environment: environment, token: token)
         var configuration = InfoServer.Configuration(host: options.host, port: options.port ?? 0)
