@@ -106,3 +106,9 @@ const char *cshims_build_stamp(void) {
     return function ? function() : 0;
 }
 #endif
+
+#include <string.h>
+
+const void *cshims_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
+    return memmem(haystack, haystack_length, needle, needle_length);
+}

@@ -11,6 +11,7 @@ import Darwin
 package enum VersionCheckCommand {
     package static let help = """
     usage: versioncheck --expect VERSION [options] URL...
+           versioncheck watch | history | status …   (see versioncheck watch --help)
 
     Confirms the version that each URL reports: reads its JSON body (InfoEndpoint's /info, Spring
     Boot Actuator's /actuator/info, Kubernetes' /version, health+json), compares the version with
@@ -49,6 +50,12 @@ package enum VersionCheckCommand {
           --max-redirects N     redirects followed (default 5)
           --cacert FILE         trust the certificate authorities in this PEM file for https
 
+    notifying (channels defined in a versioncheck watch manifest):
+          --notify CHANNEL      send the result (pass or fail) to the manifest's channel; repeatable.
+                                A delivery that fails is reported on standard error; the exit
+                                status stays the check's
+      -m, --manifest FILE       the manifest that defines the channels
+
     output:
           --format table|json   (default table)
       -q, --quiet               print nothing; the exit status tells
@@ -67,6 +74,9 @@ package enum VersionCheckCommand {
 
     /// Runs the command and returns the exit status.
     package static func main(_ arguments: [String], environment: [String: String]) async -> Int32 {
+        if let command = arguments.first, ["watch", "history", "status"].contains(command) {
+            return await WatchCommand.main(command, Array(arguments.dropFirst()), environment: environment)
+        }
         let console = Console()
         let action: VersionCheckOptions.Action
         do {
@@ -86,6 +96,22 @@ package enum VersionCheckCommand {
             return 0
         case .run(let parsed):
             options = parsed
+        }
+
+        var manifest: Manifest?
+        if let path = options.manifest {
+            do {
+                let loaded = try Manifest.load(path: path, environment: environment, requireServices: false)
+                for name in options.notify where loaded.channels[name] == nil {
+                    let known = loaded.channelNames.isEmpty ? "it defines none" : "channels: " + loaded.channelNames.joined(separator: ", ")
+                    console.error("versioncheck: --notify: no channel '\(name)' in \(path) (\(known))")
+                    return 2
+                }
+                manifest = loaded
+            } catch {
+                console.error("versioncheck: \(error.description)")
+                return 2
+            }
         }
 
         let runner: VersionCheckRunner
@@ -135,6 +161,11 @@ package enum VersionCheckCommand {
             case .json:
                 console.line(output.json(report))
             }
+        }
+        if let manifest, !report.interrupted {
+            let alert = CheckNotice.alert(for: report, manifest: manifest)
+            let failures = await CheckNotice.send(alert, to: options.notify, manifest: manifest, within: .seconds(30))
+            for failure in failures { console.error("versioncheck: notifying \(options.redactor.redact(failure))") }
         }
         return report.exitCode
     }

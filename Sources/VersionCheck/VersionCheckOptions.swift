@@ -27,6 +27,9 @@ package struct VersionCheckOptions: Sendable {
     package var probe = ProbeOptions()
     /// Secrets from headers and the variables expanded into them, masked in all output.
     package var redactor = Redactor()
+    /// Channels of `manifest` to send the result to.
+    package var notify: [String] = []
+    package var manifest: String?
 
     package init() {}
 
@@ -59,6 +62,8 @@ package struct VersionCheckOptions: Sendable {
         spec.option("--max-redirects", hint: "a whole number from 0 to 50")
         spec.option("--cacert", hint: "a PEM file of trusted certificate authorities")
         spec.option("--from-file", hint: "a file with one URL per line, or - for standard input", repeatable: true)
+        spec.option("--notify", hint: "a channel name of the manifest", repeatable: true)
+        spec.option("--manifest", "-m", hint: "a path to a watch manifest")
         return spec
     }()
 
@@ -147,6 +152,14 @@ package struct VersionCheckOptions: Sendable {
             options.probe.headers.append((name, expanded.text))
         }
         options.redactor = redactor
+        options.notify = list.values("--notify")
+        options.manifest = list.value("--manifest")
+        if !options.notify.isEmpty, options.manifest == nil {
+            throw UsageError("--notify needs --manifest FILE, the manifest that defines the channel")
+        }
+        if options.manifest != nil, options.notify.isEmpty {
+            throw UsageError("--manifest applies to --notify here (or use versioncheck watch/status --manifest)")
+        }
         options.probe.timeout = try list.value("--timeout", duration) ?? .seconds(5)
         options.probe.connectTimeout = min(try list.value("--connect-timeout", duration) ?? .seconds(2), options.probe.timeout)
         options.probe.concurrency = try list.value("--concurrency") { try integer($0, 1...4096) } ?? 64

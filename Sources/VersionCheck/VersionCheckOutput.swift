@@ -121,15 +121,7 @@ package struct VersionCheckOutput: Sendable {
                         json.member("version", sample.version)
                         json.member("revision", sample.revision)
                         json.key("versions")
-                        json.array { json in
-                            for (version, count) in target.mix {
-                                json.object { json in
-                                    json.member("version", version)
-                                    json.key("count")
-                                    json.number(count)
-                                }
-                            }
-                        }
+                        json.versionCounts(target.mix)
                         json.key("latencyMs")
                         json.number(Self.milliseconds(target.latency))
                         error(sample, into: &json)
@@ -195,5 +187,20 @@ package struct VersionCheckOutput: Sendable {
         if seconds < 60 { return seconds < 10 ? String(format: "%.1fs", seconds) : "\(Int(seconds.rounded()))s" }
         let whole = Int(seconds.rounded())
         return "\(whole / 60)m\(whole % 60 == 0 ? "" : "\(whole % 60)s")"
+    }
+}
+
+extension JSONText {
+    /// `[{"version": "1.4.2", "count": 2}, …]`: how many instances or samples report each version.
+    mutating func versionCounts(_ counts: [(version: String, count: Int)]) {
+        array { json in
+            for (version, count) in counts {
+                json.object { json in
+                    json.member("version", version)
+                    json.key("count")
+                    json.number(count)
+                }
+            }
+        }
     }
 }

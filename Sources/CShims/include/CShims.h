@@ -81,3 +81,6 @@ int cshims_pipe(int fds[2]);
 
 /// Writes all `count` bytes (retrying interrupted and partial writes); returns 0, or -1 with errno.
 int cshims_write_all(int fd, const void *bytes, size_t count);
+
+/// memmem(3): the first occurrence of `needle` in `haystack`, or NULL.
+const void *cshims_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);

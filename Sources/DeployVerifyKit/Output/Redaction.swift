@@ -69,6 +69,12 @@ package struct Redactor: Sendable {
         for (name, value) in headers where Redaction.isSensitiveHeader(name) { add(value) }
     }
 
+    /// Registers every secret of another redactor.
+    package mutating func add(contentsOf other: Redactor) {
+        for secret in other.secrets where !secrets.contains(secret) { secrets.append(secret) }
+        secrets.sort { $0.count > $1.count }
+    }
+
     package var isEmpty: Bool { secrets.isEmpty }
 
     package func redact(_ text: String) -> String {

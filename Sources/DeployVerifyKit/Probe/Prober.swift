@@ -51,14 +51,24 @@ package final class Prober: Sendable {
     /// the order of `urls`. URLs not read by `deadline` fail with a timeout.
     package func probeAll(_ urls: [String], freshConnection: Bool = false,
                           deadline: ContinuousClock.Instant? = nil) async -> [ProbeResult] {
-        var results = [ProbeResult?](repeating: nil, count: urls.count)
+        await probeAll(urls.map { ($0, options) }, freshConnection: freshConnection, deadline: deadline)
+    }
+
+    /// Reads URLs with options of their own (headers per service), at most
+    /// `options.concurrency` at a time, results in order.
+    package func probeAll(_ requests: [(url: String, options: ProbeOptions)], freshConnection: Bool = false,
+                          deadline: ContinuousClock.Instant? = nil) async -> [ProbeResult] {
+        var results = [ProbeResult?](repeating: nil, count: requests.count)
         await withTaskGroup(of: (Int, ProbeResult).self) { group in
             var next = 0
             func addNext() {
-                guard next < urls.count else { return }
+                guard next < requests.count else { return }
                 let index = next
                 next += 1
-                group.addTask { (index, await self.probe(urls[index], freshConnection: freshConnection, deadline: deadline)) }
+                group.addTask {
+                    (index, await self.probe(requests[index].url, options: requests[index].options,
+                                             freshConnection: freshConnection, deadline: deadline))
+                }
             }
             for _ in 0..<max(1, options.concurrency) { addNext() }
             while let (index, result) = await group.next() {

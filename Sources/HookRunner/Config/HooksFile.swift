@@ -3,22 +3,7 @@ import Foundation
 
 /// A problem with the checks file or the command line: names the file, the JSON path
 /// (`phases.pre-traffic[1].expect[0]`) and what is wrong. hookrunner exits 2 with it.
-package struct ConfigError: Error, CustomStringConvertible, Sendable {
-    package var file: String
-    /// `phases.pre-traffic[1].expect[0]`, or `line 3, column 8` for a syntax error.
-    package var location: String?
-    package var message: String
-
-    package init(file: String, location: String?, message: String) {
-        self.file = file
-        self.location = location
-        self.message = message
-    }
-
-    package var description: String {
-        [file, location, message].compactMap { $0 }.joined(separator: ": ")
-    }
-}
+package typealias ConfigError = JSONFileError
 
 /// The checks file: variables, secrets, CodeDeploy event mapping and the phases' steps.
 package struct HooksFile: Sendable {
@@ -47,12 +32,7 @@ package struct HooksFile: Sendable {
     }
 
     package static func parse(_ bytes: [UInt8], path: String) throws(ConfigError) -> HooksFile {
-        let document: JSONValue
-        do {
-            document = try JSONParser(rejectDuplicateKeys: true).parse(bytes)
-        } catch {
-            throw ConfigError(file: path, location: "line \(error.line), column \(error.column)", message: error.message)
-        }
+        let document = try JSONFileError.parse(bytes, file: path)
         var reader = ConfigReader(file: path)
         return try reader.file(document)
     }
@@ -162,63 +142,8 @@ package struct VersionSpec: Sendable {
 }
 
 /// Walks the JSON document, keeping the path for messages.
-private struct ConfigReader {
+private struct ConfigReader: JSONFileReading {
     let file: String
-
-    func error(_ path: String, _ message: String) -> ConfigError {
-        ConfigError(file: file, location: path.isEmpty ? nil : path, message: message)
-    }
-
-    func object(_ value: JSONValue, _ path: String, allowed: [String]) throws(ConfigError) -> JSONObject {
-        guard case .object(let object) = value else { throw error(path, "expected an object, found \(article(value))") }
-        for key in object.keys where !allowed.contains(key) {
-            var message = "unknown key '\(key)'"
-            if let suggestion = ArgumentList.nearest(key, in: allowed) { message += " (did you mean '\(suggestion)'?)" }
-            throw error(join(path, key), message + "; allowed: \(allowed.filter { $0 != "$schema" }.joined(separator: ", "))")
-        }
-        return object
-    }
-
-    func string(_ value: JSONValue, _ path: String) throws(ConfigError) -> String {
-        switch value {
-        case .string(let text): return text
-        case .number(let literal): return literal
-        default: throw error(path, "expected a string, found \(article(value))")
-        }
-    }
-
-    func bool(_ value: JSONValue, _ path: String) throws(ConfigError) -> Bool {
-        guard case .bool(let flag) = value else { throw error(path, "expected true or false, found \(article(value))") }
-        return flag
-    }
-
-    func duration(_ value: JSONValue, _ path: String) throws(ConfigError) -> Duration {
-        let text = try string(value, path)
-        let parsed: Duration
-        do {
-            parsed = try DurationText.parse(text)
-        } catch {
-            throw self.error(path, error.description)
-        }
-        guard parsed > .zero else { throw error(path, "the duration must be more than zero") }
-        return parsed
-    }
-
-    func integer(_ value: JSONValue, _ path: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int {
-        guard case .number(let literal) = value, let number = Int(literal), range.contains(number) else {
-            throw error(path, "expected a whole number from \(range.lowerBound) to \(range.upperBound), found \(describe(value))")
-        }
-        return number
-    }
-
-    func stringMap(_ value: JSONValue, _ path: String) throws(ConfigError) -> [(name: String, value: String)] {
-        guard case .object(let object) = value else { throw error(path, "expected an object of strings, found \(article(value))") }
-        var result: [(name: String, value: String)] = []
-        for (key, item) in object.members {
-            result.append((key, try string(item, join(path, key))))
-        }
-        return result
-    }
 
     mutating func file(_ document: JSONValue) throws(ConfigError) -> HooksFile {
         let root = try object(document, "", allowed: ["$schema", "description", "vars", "secrets", "lifecycleEvents", "phases"])
@@ -367,7 +292,7 @@ private struct ConfigReader {
             var minSuccess = 1.0
             if let value = repeatObject["minSuccess"] {
                 guard case .number(let literal) = value, let ratio = Double(literal), (0...1).contains(ratio) else {
-                    throw error(join(repeatPath, "minSuccess"), "expected a share from 0 to 1 (0.95 for 95%), found \(describe(value))")
+                    throw error(join(repeatPath, "minSuccess"), "expected a share from 0 to 1 (0.95 for 95%), found \(article(value))")
                 }
                 minSuccess = ratio
             }
@@ -487,22 +412,4 @@ private struct ConfigReader {
         return text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
     }
 
-    func join(_ path: String, _ key: String) -> String {
-        let plain = key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "$" }
-        if path.isEmpty { return plain ? key : "[\"\(key)\"]" }
-        return plain ? "\(path).\(key)" : "\(path)[\"\(key)\"]"
-    }
-
-    func article(_ value: JSONValue) -> String {
-        switch value {
-        case .object: "an object"
-        case .array: "an array"
-        case .string(let text): "the string \"\(text.prefix(40))\""
-        case .number(let literal): "the number \(literal)"
-        case .bool(let flag): flag ? "true" : "false"
-        case .null: "null"
-        }
-    }
-
-    func describe(_ value: JSONValue) -> String { article(value) }
 }

@@ -57,6 +57,11 @@ package struct JSONText {
         value { $0.text += "null" }
     }
 
+    /// A value that is already JSON text (a nested document rendered elsewhere).
+    package mutating func raw(_ json: String) {
+        value { $0.text += json }
+    }
+
     /// Convenience: `key` then a string (or null).
     package mutating func member(_ name: String, _ value: String?) {
         key(name)

@@ -1,0 +1,178 @@
+import CShims
+import DeployVerifyKit
+import Foundation
+import InfoEndpoint
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+package struct StoreError: Error, CustomStringConvertible, Sendable {
+    package let description: String
+    package init(_ description: String) { self.description = description }
+
+    static func system(_ what: String, _ path: String) -> StoreError {
+        StoreError("\(what) \(path): \(String(cString: strerror(errno)))")
+    }
+}
+
+/// An append-only file of JSON lines, written with one `write` per batch and `fsync`ed, that
+/// survives a crash at any byte: on open, a torn last record (no final newline, or a final line
+/// that does not parse) is cut off and reported, never fatal.
+package final class JSONLinesFile: @unchecked Sendable {
+    package let path: String
+    private let fd: Int32
+    package private(set) var size: UInt64
+    /// Bytes cut off a torn tail when the file was opened.
+    package private(set) var repairedBytes = 0
+
+    /// - Parameter isValid: whether a complete line is a whole record.
+    package init(path: String, isValid: ([UInt8]) -> Bool) throws(StoreError) {
+        self.path = path
+        fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .system("cannot open", path) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .system("cannot stat", path) }
+        size = UInt64(info.st_size)
+        try repairTail(isValid: isValid)
+    }
+
+    deinit { close(fd) }
+
+    private func repairTail(isValid: ([UInt8]) -> Bool) throws(StoreError) {
+        while size > 0 {
+            let window = min(size, 1 << 20)
+            var tail = [UInt8](repeating: 0, count: Int(window))
+            let read = tail.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(window), off_t(size - window)) }
+            guard read == Int(window) else { throw .system("cannot read", path) }
+            var keep = size
+            if tail.last != 10 {
+                // No final newline: the last write was cut short.
+                if let newline = tail.lastIndex(of: 10) {
+                    keep = size - window + UInt64(newline) + 1
+                } else if window == size {
+                    keep = 0
+                } else {
+                    throw StoreError("\(path): the last record is longer than 1 MiB and has no end")
+                }
+            } else {
+                let body = tail.dropLast()
+                let start = body.lastIndex(of: 10).map { $0 + 1 } ?? 0
+                if start == 0, window < size { return } // a huge last line, complete: leave it
+                if isValid(Array(body[start...])) { return }
+                keep = size - window + UInt64(start)
+            }
+            guard ftruncate(fd, off_t(keep)) == 0 else { throw .system("cannot repair", path) }
+            repairedBytes += Int(size - keep)
+            size = keep
+            fsync(fd)
+        }
+    }
+
+    /// Appends the lines (each without its newline) with one write, then flushes them to disk.
+    package func append(_ lines: [String]) throws(StoreError) {
+        guard !lines.isEmpty else { return }
+        var buffer = [UInt8]()
+        for line in lines {
+            buffer.append(contentsOf: line.utf8)
+            buffer.append(10)
+        }
+        let status = buffer.withUnsafeBytes { cshims_write_all(fd, $0.baseAddress, $0.count) }
+        guard status == 0 else { throw .system("cannot write", path) }
+        guard fsync(fd) == 0 else { throw .system("cannot flush", path) }
+        size += UInt64(buffer.count)
+    }
+
+    /// Calls `body` with every complete line from `offset` on, reading in large chunks.
+    package static func forEachLine(path: String, from offset: UInt64 = 0,
+                                    _ body: (UnsafeRawBufferPointer) -> Void) throws(StoreError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return }
+            throw .system("cannot open", path)
+        }
+        defer { close(fd) }
+        let chunk = 4 << 20
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        var carried = 0
+        var position = off_t(offset)
+        while true {
+            if carried == buffer.count { buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count)) }
+            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + carried, $0.count - carried, position) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { return }
+            position += off_t(count)
+            let end = carried + count
+            buffer.withUnsafeBytes { bytes in
+                var start = 0
+                while start < end, let newline = memchr(bytes.baseAddress! + start, 10, end - start) {
+                    let lineEnd = bytes.baseAddress!.distance(to: UnsafeRawPointer(newline))
+                    body(UnsafeRawBufferPointer(rebasing: bytes[start..<lineEnd]))
+                    start = lineEnd + 1
+                }
+                carried = end - start
+                if carried > 0, start > 0 {
+                    buffer.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: bytes.baseAddress! + start, byteCount: carried) }
+                }
+            }
+        }
+    }
+}
+
+/// The audit trail: every event, one JSON line each, in `history.jsonl`.
+package final class HistoryStore: @unchecked Sendable {
+    package let file: JSONLinesFile
+    package private(set) var lastSequence: Int
+
+    package init(path: String) throws(StoreError) {
+        file = try JSONLinesFile(path: path) { WatchEvent(jsonLine: $0) != nil }
+        lastSequence = 0
+        // The last record's sequence number: the tail of the file is enough.
+        if file.size > 0 {
+            var last = 0
+            let tailStart = file.size > 65536 ? file.size - 65536 : 0
+            try JSONLinesFile.forEachLine(path: path, from: tailStart) { line in
+                if let event = WatchEvent(jsonLine: line) { last = event.sequence }
+            }
+            lastSequence = last
+        }
+    }
+
+    /// Numbers the events, appends them and flushes them to disk.
+    package func append(_ events: inout [WatchEvent]) throws(StoreError) {
+        for index in events.indices {
+            lastSequence += 1
+            events[index].sequence = lastSequence
+        }
+        try file.append(events.map(\.jsonLine))
+    }
+
+    /// Events matching the filter, oldest first. Lines that cannot match are skipped before
+    /// they are parsed (a substring test), so a query over millions of events reads, not parses.
+    package static func query(path: String, service: String? = nil, environment: String? = nil, since: Date? = nil,
+                              from offset: UInt64 = 0) throws(StoreError) -> [WatchEvent] {
+        func needle(_ key: String, _ value: String) -> [UInt8] {
+            var text = "\"\(key)\":"
+            JSONText.appendQuoted(value, to: &text)
+            return Array(text.utf8)
+        }
+        let serviceNeedle = service.map { needle("service", $0) }
+        let environmentNeedle = environment.map { needle("environment", $0) }
+        var events: [WatchEvent] = []
+        try JSONLinesFile.forEachLine(path: path, from: offset) { line in
+            for needle in [serviceNeedle, environmentNeedle].compactMap({ $0 }) {
+                let found = needle.withUnsafeBytes { needle in
+                    cshims_memmem(line.baseAddress, line.count, needle.baseAddress, needle.count) != nil
+                }
+                if !found { return }
+            }
+            guard let event = WatchEvent(jsonLine: line) else { return }
+            if let service, event.service != service { return }
+            if let environment, event.environment != environment { return }
+            if let since, event.time < since { return }
+            events.append(event)
+        }
+        return events
+    }
+}

@@ -1,0 +1,198 @@
+import CShims
+import DeployVerifyKit
+import Foundation
+import InfoEndpoint
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The watcher's directory: `history.jsonl` (the audit trail), `state.json` (a snapshot of the
+/// current picture and the history offset it covers), `deliveries.jsonl` (the alert outbox) and
+/// `lock`, held for as long as the watcher runs so that a second one is refused.
+package final class StateDirectory: @unchecked Sendable {
+    package let path: String
+    package let history: HistoryStore
+    package let outbox: Outbox
+    private let lockFD: Int32
+
+    package var historyPath: String { "\(path)/history.jsonl" }
+    package var snapshotPath: String { "\(path)/state.json" }
+
+    /// Opens (creating) the directory and takes its lock.
+    package init(path: String) throws(StoreError) {
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError("cannot create the state directory \(path): \(error.localizedDescription)")
+        }
+        let lockPath = "\(path)/lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .system("cannot open", lockPath) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: lockPath, encoding: .utf8))?.trimmed ?? ""
+            close(fd)
+            throw StoreError("another versioncheck watch is using \(path)" + (holder.isEmpty ? "" : " (\(holder))")
+                + ": stop it, or give this one its own --state DIR")
+        }
+        let holder = "pid \(getpid()), since \(Timestamps.iso8601(Date()))\n"
+        _ = ftruncate(fd, 0)
+        _ = holder.withCString { pwrite(fd, $0, strlen($0), 0) }
+        lockFD = fd
+        history = try HistoryStore(path: "\(path)/history.jsonl")
+        outbox = try Outbox(path: "\(path)/deliveries.jsonl")
+    }
+
+    deinit {
+        flock(lockFD, LOCK_UN)
+        close(lockFD)
+    }
+
+    /// The snapshot, brought up to date with whatever history holds beyond it. Returns also the
+    /// events the snapshot did not cover: their alerts may not have reached the outbox.
+    package func loadState() throws(StoreError) -> (state: WatchState, unsnapshotted: [WatchEvent]) {
+        var state = FileManager.default.contents(atPath: snapshotPath).flatMap { WatchState(json: Array($0)) } ?? WatchState()
+        if state.historyOffset > history.file.size {
+            state = WatchState() // the snapshot is ahead of a repaired history: rebuild from history
+        }
+        let events = try HistoryStore.query(path: historyPath, from: state.historyOffset)
+        for event in events { state.apply(event) }
+        state.historyOffset = history.file.size
+        return (state, events)
+    }
+
+    /// Writes the snapshot atomically (temporary file, fsync, rename).
+    package func save(_ state: WatchState) throws(StoreError) {
+        let temporary = snapshotPath + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .system("cannot write", temporary) }
+        let bytes = Array(state.json.utf8)
+        let written = bytes.withUnsafeBytes { cshims_write_all(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == 0, synced == 0 else { throw .system("cannot write", temporary) }
+        guard rename(temporary, snapshotPath) == 0 else { throw .system("cannot replace", snapshotPath) }
+    }
+}
+
+/// A delivery of one alert to one channel.
+package struct Delivery: Sendable {
+    /// `evt-12:team-slack`: the idempotency key.
+    package var id: String
+    package var channel: String
+    package var alert: Alert
+    /// Attempts made by earlier runs.
+    package var attempts = 0
+
+    package init(id: String, channel: String, alert: Alert, attempts: Int = 0) {
+        self.id = id
+        self.channel = channel
+        self.alert = alert
+        self.attempts = attempts
+    }
+}
+
+/// Alerts waiting to be sent, in `deliveries.jsonl`. A delivery is written here (and flushed)
+/// before it is first sent, and its end (delivered, or failed for good) after: after a crash or
+/// a restart, what was pending is sent again with the same idempotency key, and what ended is
+/// never sent again.
+package final class Outbox: @unchecked Sendable {
+    private let file: JSONLinesFile
+    private let lock = NSLock()
+    private var pendingDeliveries: [Delivery] = []
+    private var known: Set<String> = []
+
+    package init(path: String) throws(StoreError) {
+        file = try JSONLinesFile(path: path) { (try? JSONParser().parse($0))?["id"] != nil }
+        var order: [String] = []
+        var pending: [String: Delivery] = [:]
+        try JSONLinesFile.forEachLine(path: path) { line in
+            guard case .object(let record)? = try? JSONParser().parse(Array(line)), let id = record["id"]?.stringValue else { return }
+            known.insert(id)
+            switch record["state"]?.stringValue {
+            case "pending":
+                if let channel = record["channel"]?.stringValue, let alert = record["alert"].flatMap(Alert.init(json:)) {
+                    pending[id] = Delivery(id: id, channel: channel, alert: alert)
+                    order.append(id)
+                }
+            case "retrying":
+                pending[id]?.attempts = record["attempts"]?.scalarText.flatMap { Int($0) } ?? 0
+            default:
+                pending[id] = nil
+            }
+        }
+        pendingDeliveries = order.compactMap { pending[$0] }
+    }
+
+    package var pending: [Delivery] { lock.withLock { pendingDeliveries } }
+
+    /// Records new deliveries (those not already known) and returns them.
+    @discardableResult
+    package func enqueue(_ deliveries: [Delivery]) throws(StoreError) -> [Delivery] {
+        let fresh = lock.withLock { deliveries.filter { !known.contains($0.id) } }
+        guard !fresh.isEmpty else { return [] }
+        try file.append(fresh.map { delivery in
+            var json = JSONText()
+            json.object { json in
+                json.member("id", delivery.id)
+                json.member("state", "pending")
+                json.member("channel", delivery.channel)
+                json.member("time", Timestamps.iso8601(Date(), milliseconds: true))
+                json.key("alert")
+                json.raw(delivery.alert.json)
+            }
+            return json.text
+        })
+        lock.withLock {
+            for delivery in fresh {
+                known.insert(delivery.id)
+                pendingDeliveries.append(delivery)
+            }
+        }
+        return fresh
+    }
+
+    /// Records the attempts made so far on a delivery that stays pending.
+    package func recordAttempts(_ id: String, attempts: Int) throws(StoreError) {
+        var json = JSONText()
+        json.object { json in
+            json.member("id", id)
+            json.member("state", "retrying")
+            json.key("attempts")
+            json.number(attempts)
+            json.member("time", Timestamps.iso8601(Date(), milliseconds: true))
+        }
+        try file.append([json.text])
+        lock.withLock {
+            if let index = pendingDeliveries.firstIndex(where: { $0.id == id }) { pendingDeliveries[index].attempts = attempts }
+        }
+    }
+
+    /// Records how a delivery ended: `delivered`, or `failed` for good.
+    package func finish(_ id: String, state: String, attempts: Int, status: Int?, detail: String?) throws(StoreError) {
+        var json = JSONText()
+        json.object { json in
+            json.member("id", id)
+            json.member("state", state)
+            json.key("attempts")
+            json.number(attempts)
+            json.key("status")
+            if let status { json.number(status) } else { json.null() }
+            json.member("detail", detail)
+            json.member("time", Timestamps.iso8601(Date(), milliseconds: true))
+        }
+        try file.append([json.text])
+        lock.withLock { pendingDeliveries.removeAll { $0.id == id } }
+    }
+
+    /// Every record, for `versioncheck history --alerts` and the tests.
+    package static func records(path: String) throws(StoreError) -> [JSONValue] {
+        var records: [JSONValue] = []
+        try JSONLinesFile.forEachLine(path: path) { line in
+            if let record = try? JSONParser().parse(Array(line)) { records.append(record) }
+        }
+        return records
+    }
+}

@@ -1,0 +1,325 @@
+import DeployVerifyKit
+import Foundation
+import InfoEndpoint
+
+/// What one cycle found.
+package struct CycleReport: Sendable {
+    package var events: [WatchEvent] = []
+    package var alertsQueued = 0
+    package var services = 0
+    package var instances = 0
+    /// `checkout (production)` entries with drift or unreachable instances after the cycle.
+    package var openDrift: [String] = []
+    package var openUnreachable: [String] = []
+    /// Services whose instances disagree, with their versions.
+    package var mixed: [(service: String, fleet: String)] = []
+    /// Services whose expected version could not be read this cycle.
+    package var expectProblems: [String] = []
+    package var duration: Duration = .zero
+
+    package var hasOpenProblems: Bool { !openDrift.isEmpty || !openUnreachable.isEmpty }
+}
+
+/// Which part of a manifest one watcher takes: `--shard K/N`.
+package struct Shard: Sendable, Equatable {
+    package var index: Int
+    package var count: Int
+
+    /// `2/3`: the second of three.
+    package init?(_ text: String) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count >= 1, (1...count).contains(index) else { return nil }
+        self.index = index
+        self.count = count
+    }
+
+    /// Deterministic on every machine and run: FNV-1a of `name@environment`, not Swift's
+    /// per-process seeded hashing.
+    package func contains(_ service: WatchedService) -> Bool {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in service.key.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return Int(hash % UInt64(count)) == index - 1
+    }
+}
+
+/// Watches the services of a manifest: reads them, keeps the history, queues and sends alerts.
+package final class Watcher: Sendable {
+    package let manifest: Manifest
+    package let services: [WatchedService]
+    package let directory: StateDirectory
+    private let state: Locked<WatchState>
+    private let lastReadings = Locked<[String: [InstanceReading]]>([:])
+    private let cycles = Locked((count: 0, lastDuration: Duration.zero))
+    private let userAgent = "versioncheck/\(DeployVerifyVersion.current)"
+    private let log: @Sendable (String) -> Void
+
+    /// Opens the state directory (taking its lock), loads the state and queues the alerts of
+    /// events that history holds but a crash kept out of the outbox.
+    package init(manifest: Manifest, shard: Shard?, directory: StateDirectory, log: @escaping @Sendable (String) -> Void) throws(StoreError) {
+        self.manifest = manifest
+        self.services = manifest.services.filter { shard?.contains($0) ?? true }
+        self.directory = directory
+        self.log = log
+        if directory.history.file.repairedBytes > 0 {
+            log("repaired \(directory.historyPath): removed a torn last record (\(directory.history.file.repairedBytes) bytes)")
+        }
+        let (loaded, unsnapshotted) = try directory.loadState()
+        state = Locked(loaded)
+        if !unsnapshotted.isEmpty {
+            let byCycle = Dictionary(grouping: unsnapshotted) { "\($0.service)@\($0.environment)|\($0.time.timeIntervalSince1970)" }
+            for (_, events) in byCycle.sorted(by: { $0.value[0].sequence < $1.value[0].sequence }) {
+                guard let service = services.first(where: { $0.key == "\(events[0].service)@\(events[0].environment)" }) else { continue }
+                let serviceState = loaded.services[service.key] ?? WatchState.Service()
+                try directory.outbox.enqueue(deliveries(for: Alert.group(events, state: serviceState), service: service))
+            }
+            try directory.save(loaded)
+        }
+    }
+
+    package var currentState: WatchState { state.current }
+
+    // MARK: One cycle
+
+    /// Reads every service once and records what changed. A cancelled cycle records nothing.
+    package func cycle(now: Date = Date()) async throws -> CycleReport {
+        let started = ContinuousClock.now
+        var report = CycleReport()
+        let prober = try Prober(options: probeOptions()) // a new one per cycle: no connection carries over
+        let expectations = await resolveExpectations(prober: prober, report: &report)
+        var requests: [(url: String, options: ProbeOptions)] = []
+        for service in services {
+            var options = prober.options
+            options.headers = [("Accept", "application/json")] + service.headers
+            for url in service.urls { requests.append((url, options)) }
+        }
+        let results = await prober.probeAll(requests)
+        if Task.isCancelled { throw CancellationError() }
+
+        var snapshot = state.current
+        var allEvents: [(service: WatchedService, events: [WatchEvent])] = []
+        var readingsByService: [String: [InstanceReading]] = [:]
+        var cursor = 0
+        for service in services {
+            let reader = VersionReader(field: service.field, expectation: nil, revision: nil)
+            let readings = service.urls.map { url -> InstanceReading in
+                let sample = reader.read(results[cursor])
+                cursor += 1
+                return InstanceReading(instance: Redaction.url(url), version: sample.version, revision: sample.revision,
+                                       failure: sample.version == nil ? "\(sample.errorClass ?? "unreadable"): \(sample.message ?? "")" : nil)
+            }
+            readingsByService[service.key] = readings
+            var serviceState = snapshot.services[service.key] ?? WatchState.Service()
+            let events = EventDetector.detect(service: service, readings: readings, expectation: expectations[service.key] ?? nil,
+                                              state: &serviceState, unreachableAfter: manifest.settings.unreachableAfter, now: now)
+            if serviceState.instances.values.contains(where: \.drift) {
+                serviceState.driftSince = serviceState.driftSince ?? now
+            } else {
+                serviceState.driftSince = nil
+                serviceState.reminders = 0
+            }
+            snapshot.services[service.key] = serviceState
+            allEvents.append((service, events))
+        }
+
+        // History first, then the outbox, then the snapshot: after a crash between any two,
+        // the next start replays what the snapshot lacks and queues its alerts.
+        var flat = allEvents.flatMap(\.events)
+        try directory.history.append(&flat)
+        var numbered = flat[...]
+        var deliveries: [Delivery] = []
+        for (service, events) in allEvents {
+            let mine = Array(numbered.prefix(events.count))
+            numbered = numbered.dropFirst(events.count)
+            let serviceState = snapshot.services[service.key]!
+            var alerts = Alert.group(mine, state: serviceState)
+            if let reminder = reminder(for: service, state: &snapshot.services[service.key]!, now: now) { alerts.append(reminder) }
+            deliveries += self.deliveries(for: alerts, service: service)
+        }
+        report.alertsQueued = try directory.outbox.enqueue(deliveries).count
+        snapshot.historyOffset = directory.history.file.size
+        snapshot.lastSequence = directory.history.lastSequence
+        try directory.save(snapshot)
+        state.withLock { $0 = snapshot }
+        lastReadings.withLock { $0 = readingsByService }
+
+        report.events = flat
+        report.services = services.count
+        report.instances = requests.count
+        for service in services {
+            let serviceState = snapshot.services[service.key]!
+            let label = "\(service.name) (\(service.environment))"
+            if serviceState.instances.values.contains(where: \.drift) { report.openDrift.append(label) }
+            if serviceState.instances.values.contains(where: \.unreachable) { report.openUnreachable.append(label) }
+            let versions = Dictionary(grouping: serviceState.instances.values.compactMap(\.version), by: { $0 })
+            if versions.count > 1 {
+                report.mixed.append((label, versions.sorted { ($1.value.count, $0.key) < ($0.value.count, $1.key) }
+                    .map { "\($0.value.count)× \($0.key)" }.joined(separator: ", ")))
+            }
+        }
+        report.duration = ContinuousClock.now - started
+        cycles.withLock { $0 = ($0.count + 1, report.duration) }
+        return report
+    }
+
+    private func probeOptions() -> ProbeOptions {
+        var options = ProbeOptions()
+        options.userAgent = userAgent
+        options.timeout = manifest.settings.timeout
+        options.connectTimeout = min(options.connectTimeout, manifest.settings.timeout)
+        options.concurrency = manifest.settings.concurrency
+        return options
+    }
+
+    /// The expected version of each service this cycle (nil where none is configured or it
+    /// could not be read; drift is then not judged for that service this cycle).
+    private func resolveExpectations(prober: Prober, report: inout CycleReport) async -> [String: VersionExpectation?] {
+        var expectations: [String: VersionExpectation?] = [:]
+        for service in services {
+            switch service.expect {
+            case nil:
+                expectations[service.key] = .some(nil)
+            case .literal(let expectation):
+                expectations[service.key] = expectation
+            case .file(let path):
+                let text = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmed ?? ""
+                if let expectation = try? VersionExpectation(text) {
+                    expectations[service.key] = expectation
+                } else {
+                    expectations[service.key] = .some(nil)
+                    report.expectProblems.append("\(service.name) (\(service.environment)): cannot read the expected version from \(path)")
+                }
+            case .url(let url, let field):
+                let result = await prober.probe(url)
+                var text: String?
+                if result.failure == nil {
+                    if let document = try? JSONParser().parse(result.body) {
+                        text = (field.map { $0.value(in: document) } ?? document["version"])?.scalarText
+                    } else {
+                        text = String(decoding: result.body, as: UTF8.self).trimmed
+                    }
+                }
+                if let text, let expectation = try? VersionExpectation(text) {
+                    expectations[service.key] = expectation
+                } else {
+                    expectations[service.key] = .some(nil)
+                    report.expectProblems.append("\(service.name) (\(service.environment)): cannot read the expected version from \(Redaction.url(url))")
+                }
+            }
+        }
+        return expectations
+    }
+
+    /// A drift reminder when drift has lasted another `remindEvery`; its id is derived from the
+    /// drift's start and the reminder's number, so a restart cannot send it twice.
+    private func reminder(for service: WatchedService, state: inout WatchState.Service, now: Date) -> Alert? {
+        guard let every = manifest.settings.remindEvery, let since = state.driftSince else { return nil }
+        let due = Int(now.timeIntervalSince(since) / every.seconds)
+        guard due > state.reminders else { return nil }
+        state.reminders = due
+        let drifting = state.instances.filter(\.value.drift)
+        let fleet = Dictionary(grouping: state.instances.values.compactMap(\.version), by: { $0 })
+            .map { (version: $0.key, count: $0.value.count) }.sorted { ($1.count, $0.version) < ($0.count, $1.version) }
+        return Alert(id: "reminder-\(service.key)-\(Int(since.timeIntervalSince1970))-\(due)", kind: .drift, reminder: true,
+                     service: service.name, environment: service.environment, to: drifting.first?.value.version,
+                     expected: nil, instances: drifting.keys.sorted(), instanceCount: state.instances.count, fleet: fleet, time: now)
+    }
+
+    private func deliveries(for alerts: [Alert], service: WatchedService) -> [Delivery] {
+        alerts.flatMap { alert in
+            service.notify.compactMap { name -> Delivery? in
+                guard let channel = manifest.channels[name], AlertRenderer.wants(channel, alert, settings: manifest.settings) else { return nil }
+                return Delivery(id: "\(alert.id):\(name)", channel: name, alert: alert)
+            }
+        }
+    }
+
+    // MARK: Delivery
+
+    package func deliverPending(deadline: ContinuousClock.Instant?) async -> [String: AlertDeliverer.Outcome] {
+        let pending = directory.outbox.pending
+        guard !pending.isEmpty, let prober = try? Prober(options: probeOptions()) else { return [:] }
+        let deliverer = AlertDeliverer(channels: manifest.channels, settings: manifest.settings, prober: prober,
+                                       redactor: manifest.redactor, userAgent: userAgent, log: log)
+        return await deliverer.deliver(pending, outbox: directory.outbox, deadline: deadline)
+    }
+
+    // MARK: Metrics
+
+    /// Prometheus text: the version each service runs, whether each instance answered, when each
+    /// service last changed, open drift, and the watcher's own cycles and alert backlog.
+    package func metrics() -> String {
+        let state = self.state.current
+        let readings = lastReadings.current
+        let escape = { (text: String) in
+            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n")
+        }
+        var lines = [
+            "# HELP versioncheck_version_info Versions live per service: 1 for each version at least one instance reports.",
+            "# TYPE versioncheck_version_info gauge",
+        ]
+        var instancesPerVersion: [String] = [
+            "# HELP versioncheck_version_instances Instances of the service that report the version.",
+            "# TYPE versioncheck_version_instances gauge",
+        ]
+        var up = ["# HELP versioncheck_up Whether the instance answered with a version at the last cycle.", "# TYPE versioncheck_up gauge"]
+        var changes = [
+            "# HELP versioncheck_last_change_timestamp_seconds When the service last changed version (deployed or rolled back).",
+            "# TYPE versioncheck_last_change_timestamp_seconds gauge",
+        ]
+        var drift = ["# HELP versioncheck_drift Whether an instance of the service reports another version than expected.",
+                     "# TYPE versioncheck_drift gauge"]
+        for service in services {
+            let labels = "service=\"\(escape(service.name))\",environment=\"\(escape(service.environment))\""
+            let serviceState = state.services[service.key] ?? WatchState.Service()
+            let versions = Dictionary(grouping: serviceState.instances.values.compactMap(\.version), by: { $0 })
+            for (version, list) in versions.sorted(by: { $0.key < $1.key }) {
+                lines.append("versioncheck_version_info{\(labels),version=\"\(escape(version))\"} 1")
+                instancesPerVersion.append("versioncheck_version_instances{\(labels),version=\"\(escape(version))\"} \(list.count)")
+            }
+            for reading in readings[service.key] ?? [] {
+                up.append("versioncheck_up{\(labels),instance=\"\(escape(reading.instance))\"} \(reading.version == nil ? 0 : 1)")
+            }
+            if let last = serviceState.lastChange {
+                changes.append("versioncheck_last_change_timestamp_seconds{\(labels)} \(String(format: "%.3f", last.timeIntervalSince1970))")
+            }
+            drift.append("versioncheck_drift{\(labels)} \(serviceState.instances.values.contains(where: \.drift) ? 1 : 0)")
+        }
+        let cycles = self.cycles.current
+        let own = [
+            "# HELP versioncheck_cycles_total Watch cycles completed.", "# TYPE versioncheck_cycles_total counter",
+            "versioncheck_cycles_total \(cycles.count)",
+            "# HELP versioncheck_cycle_duration_seconds Duration of the last cycle.", "# TYPE versioncheck_cycle_duration_seconds gauge",
+            "versioncheck_cycle_duration_seconds \(String(format: "%.3f", cycles.lastDuration.seconds))",
+            "# HELP versioncheck_alerts_pending Alert deliveries waiting in the outbox.", "# TYPE versioncheck_alerts_pending gauge",
+            "versioncheck_alerts_pending \(directory.outbox.pending.count)",
+        ]
+        return (lines + instancesPerVersion + up + changes + drift + own).joined(separator: "\n") + "\n"
+    }
+}
+
+/// Serves the watcher's `/metrics` (and versioncheck's own `/info` and `/health`).
+package struct WatchMetricsHandler: HTTPHandler {
+    package let watcher: Watcher
+    package let info: InfoResponder
+
+    package init(watcher: Watcher) {
+        self.watcher = watcher
+        self.info = InfoResponder(info: ServiceInfo(name: "versioncheck", version: DeployVerifyVersion.current))
+    }
+
+    package func respondImmediately(to request: HTTPRequest) -> InfoResponse? {
+        guard request.path == "/metrics" else { return info.respondImmediately(to: request) }
+        guard request.method == "GET" || request.method == "HEAD" else {
+            return InfoResponse(status: 405, contentType: "text/plain", body: "use GET\n", headers: [("Allow", "GET, HEAD")])
+        }
+        return InfoResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: watcher.metrics())
+    }
+
+    package func respond(to request: HTTPRequest) async -> InfoResponse {
+        respondImmediately(to: request) ?? InfoResponse(status: 404, contentType: "text/plain", body: "not found\n")
+    }
+}
