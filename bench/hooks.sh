@@ -13,15 +13,8 @@ port=18750
 checks=200
 jobs=16
 
-need=()
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-command -v curl >/dev/null || need+=(curl)
-command -v hyperfine >/dev/null || need+=(hyperfine)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]} …" >&2
-  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+. bench/lib.sh
+bench_need nginx:nginx-light curl hyperfine
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/deployverify-bench/venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 tavern=""
@@ -33,47 +26,11 @@ else
   echo "tavern did not install: its column is left out" >&2
 fi
 
-echo "building hookrunner (release) …" >&2
-swift build -c release --product hookrunner 2>&1 | grep -E 'error|warning' >&2 || true
-hookrunner=$(swift build -c release --show-bin-path)/hookrunner
-
-work=$(mktemp -d)
-cleanup() {
-  [ -n "${nginx_pid:-}" ] && kill "$nginx_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
-  echo "port $port on 127.0.0.1 is already in use: stop what listens there first" >&2
-  exit 1
-fi
-mkdir -p "$work/nginx/logs"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log crit;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$port backlog=4096;
-    location ~ ^/svc/(\d+)/info\$ {
-      default_type application/json;
-      return 200 '{"name":"svc-\$1","version":"1.4.2"}';
-    }
-  }
-}
-CONF
-"$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-nginx_pid=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/svc/1/info" >/dev/null 2>&1 && break; sleep 0.05; done
-kill -0 "$nginx_pid" 2>/dev/null || { echo "nginx did not start" >&2; exit 1; }
+hookrunner=$(bench_build hookrunner)
+bench_nginx "$port" "$(bench_fleet_location '{"name":"svc-$1","version":"1.4.2"}')" /svc/1/info
 
 # The same 200 checks for each tool: status 200 and the version in the JSON body.
-seq 1 "$checks" | sed "s|^|http://127.0.0.1:$port/svc/|; s|\$|/info|" >"$work/urls.txt"
+bench_urls "$port" "$checks" "$work/urls.txt"
 {
   echo '{"phases": {"bench": [{"parallel": ['
   sed 's|.*|{"http": "&", "expect": ["status == 200", "json.version == 1.4.2"]},|' "$work/urls.txt" | sed '$ s/,$//'
@@ -112,7 +69,6 @@ timed() { # NAME COMMAND... -> appends wall seconds to $work/NAME.runs
   end=$(date +%s.%N)
   awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }' >>"$work/$name.runs"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 if [ -n "$tavern" ] && ! "$tavern" -q -n "$jobs" -p no:cacheprovider "$work" >"$work/tavern.txt" 2>&1; then
   echo "tavern did not run (its column is left out):" >&2
@@ -126,7 +82,7 @@ for _ in $(seq "$rounds"); do
 done
 
 echo
-echo "$checks HTTP checks (status and JSON version) on nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///') at concurrency $jobs, median of $rounds runs"
+echo "$checks HTTP checks (status and JSON version) on nginx $nginx_version at concurrency $jobs, median of $rounds runs"
 printf '%-16s %10s %12s %14s\n' tool "wall s" "checks/s" "hookrunner ×"
 hr=$(median <"$work/hookrunner.runs")
 for tool in hookrunner curl tavern; do
@@ -149,7 +105,6 @@ print(results[0]['mean'] * 1000, results[1]['mean'] * 1000)" "$work/cold.json")
 cold=$(awk -v a="$check_ms" -v b="$curl_ms" 'BEGIN { printf "%.2f", a / b }')
 printf 'one check cold (hyperfine, 50 runs): hookrunner %.1f ms, curl %.1f ms: %sx\n' "$check_ms" "$curl_ms" "$cold"
 
-verdict() { if awk "BEGIN { exit !($1) }"; then echo "met"; else echo "NOT met"; fi; }
 echo
 echo "targets: $checks checks >= 5x faster than xargs+curl: ${speedup}x $(verdict "$speedup >= 5")" \
   "| one check cold <= 2x curl: ${cold}x $(verdict "$cold <= 2")"

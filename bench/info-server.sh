@@ -15,31 +15,15 @@ rounds=${2:-3}
 nginx_port=18480
 info_port=18481
 
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]} …" >&2
-  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-
-echo "building InfoServerHost (release) …" >&2
-swift build -c release --product InfoServerHost 2>&1 | grep -E 'error|warning' >&2 || true
-host_bin=$(swift build -c release --show-bin-path)/InfoServerHost
-
-work=$(mktemp -d)
-cleanup() {
-  [ -n "${nginx_pid:-}" ] && kill "$nginx_pid" 2>/dev/null || true
-  [ -n "${host_pid:-}" ] && kill "$host_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh
+bench_need wrk nginx:nginx-light curl
+host_bin=$(bench_build InfoServerHost)
 
 # InfoServer in a host process; RSS before it starts is the baseline.
 mkfifo "$work/host.in"
 "$host_bin" "$info_port" <"$work/host.in" >"$work/host.out" 2>&1 &
 host_pid=$!
+bench_pids+=("$host_pid")
 exec 3>"$work/host.in"
 for _ in $(seq 100); do grep -q '^baseline' "$work/host.out" 2>/dev/null && break; sleep 0.05; done
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -51,25 +35,7 @@ grep -q '^listening' "$work/host.out" || { cat "$work/host.out" >&2; exit 1; }
 
 # nginx answering the byte-identical body from memory.
 body=$(curl -sf "http://127.0.0.1:$info_port/info")
-mkdir -p "$work/nginx/logs"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log crit;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$nginx_port backlog=4096;
-    location = /info { default_type application/json; return 200 '$body'; }
-  }
-}
-CONF
-"$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-nginx_pid=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$nginx_port/info" >/dev/null 2>&1 && break; sleep 0.05; done
+bench_nginx "$nginx_port" "location = /info { default_type application/json; return 200 '$body'; }" /info
 
 run_wrk() { # url connections -> "requests_per_second p99_ms"
   wrk -t1 -c"$2" -d"${duration}s" --latency "$1" 2>/dev/null | awk '
@@ -83,9 +49,8 @@ wrk -t1 -c16 -d1s "http://127.0.0.1:$nginx_port/info" >/dev/null 2>&1
 wrk -t1 -c16 -d1s "http://127.0.0.1:$info_port/info" >/dev/null 2>&1
 
 echo
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
-echo "GET /info, median of $rounds alternating ${duration}s runs, wrk -t1 (same body, $(echo -n "$body" | wc -c) bytes); reference: nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///'), 1 worker"
+echo "GET /info, median of $rounds alternating ${duration}s runs, wrk -t1 (same body, $(echo -n "$body" | wc -c) bytes); reference: nginx $nginx_version, 1 worker"
 printf '%-6s %14s %10s %16s %14s %8s\n' conns "nginx req/s" "nginx p99" "InfoServer req/s" "InfoServer p99" ratio
 ratio64=0
 p99_64=0
@@ -109,7 +74,6 @@ added=$((rss_peak - rss_baseline))
 echo
 echo "InfoServer host RSS: ${rss_baseline} KiB before start, ${rss_after} KiB after the runs, peak ${rss_peak} KiB: adds ${added} KiB at peak"
 echo
-verdict() { if awk "BEGIN { exit !($1) }"; then echo "met"; else echo "NOT met"; fi; }
 echo "targets: ratio at 64 connections >= 0.5 (goal 1.0): ${ratio64}x $(verdict "$ratio64 >= 0.5")" \
   "| p99 at 64 <= 3 ms: ${p99_64} ms $(verdict "$p99_64 <= 3")" \
   "| added RSS <= 2048 KiB: ${added} KiB $(verdict "$added <= 2048")"

@@ -35,6 +35,9 @@ package struct VersionReader: Sendable {
     /// Tried in order when no `--field` is given.
     package static let defaultFields = ["version", "build.version", "gitVersion", "releaseId", "app.version"]
     package static let revisionFields = ["revision", "git.commit.id", "gitCommit"]
+    // Parsed once: a watch cycle makes a reader per service.
+    private static let defaultPaths = defaultFields.map { try! JSONPath($0) }
+    private static let defaultRevisionPaths = revisionFields.map { try! JSONPath($0) }
 
     private let fields: [JSONPath]
     private let revisionPaths: [JSONPath]
@@ -42,8 +45,8 @@ package struct VersionReader: Sendable {
     package let revision: String?
 
     package init(field: JSONPath?, expectation: VersionExpectation?, revision: String?) {
-        fields = field.map { [$0] } ?? Self.defaultFields.map { try! JSONPath($0) }
-        revisionPaths = Self.revisionFields.map { try! JSONPath($0) }
+        fields = field.map { [$0] } ?? Self.defaultPaths
+        revisionPaths = Self.defaultRevisionPaths
         self.expectation = expectation
         self.revision = revision
     }

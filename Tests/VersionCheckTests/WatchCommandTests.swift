@@ -199,6 +199,8 @@ struct WatchCommandTests {
         #expect(table.stdout.split(separator: "\n").count == 4, "a header and the last 3 events: \(table.stdout)")
         #expect(table.stdout.contains("unreachable resolved, 1.4.1"))
         #expect(try await fixture.history(["payments"]).isEmpty)
+        #expect(try await fixture.history(["--limit", "2"]).map { $0["seq"] as? Int } == [13, 14])
+        #expect(try await fixture.history(["checkout", "--env", "staging"]).isEmpty)
         #expect(try await fixture.history(["--since", "1h"]).count == 14)
         #expect(try await fixture.history(["--since", "2999-01-01"]).isEmpty)
 

@@ -8,6 +8,7 @@ package enum EnvironmentExpansion {
 
     /// Expands `${NAME}`; `$${` writes a literal `${`. Returns the text and the names used.
     package static func expand(_ text: String, lookup: (String) -> String?) throws(UndefinedVariable) -> (text: String, names: [String]) {
+        if !text.utf8.contains(UInt8(ascii: "$")) { return (text, []) }
         var result = ""
         var names: [String] = []
         var rest = Substring(text)

@@ -160,28 +160,53 @@ struct ResponseParser {
     // MARK: Head
 
     private mutating func parseHead(_ bytes: ArraySlice<UInt8>) throws(ClientFailure) {
-        // "\r\n" is a single Character in Swift: split on either line end.
-        var lines = String(decoding: bytes, as: UTF8.self)
-            .split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        let statusLine = lines.removeFirst().trimmingCharacters(in: .newlines)
-        let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), parts[0].count == 8,
-              let minor = parts[0].last?.wholeNumberValue,
-              parts[1].count == 3, let code = Int(parts[1]), (100...999).contains(code) else {
-            throw .protocolError("not an HTTP/1.x response: '\(Self.printable(statusLine.prefix(60)))'")
+        // Lines end in CRLF or a bare LF; read as bytes, decoded once per field.
+        var lines: [ArraySlice<UInt8>] = []
+        var lineStart = bytes.startIndex
+        for index in bytes.indices where bytes[index] == 10 {
+            lines.append(Self.trimmedLine(bytes[lineStart..<index]))
+            lineStart = index + 1
+        }
+        if lineStart < bytes.endIndex { lines.append(Self.trimmedLine(bytes[lineStart...])) }
+        let statusLine = lines.first ?? []
+        // "HTTP/1.x NNN reason"
+        let prefix = Array("HTTP/1.".utf8)
+        guard statusLine.count >= 12, statusLine.prefix(7).elementsEqual(prefix),
+              let minor = Self.digit(statusLine[statusLine.startIndex + 7]), statusLine[statusLine.startIndex + 8] == 32,
+              let hundreds = Self.digit(statusLine[statusLine.startIndex + 9]), hundreds >= 1,
+              let tens = Self.digit(statusLine[statusLine.startIndex + 10]), let ones = Self.digit(statusLine[statusLine.startIndex + 11]),
+              statusLine.count == 12 || statusLine[statusLine.startIndex + 12] == 32 else {
+            throw .protocolError("not an HTTP/1.x response: '\(Self.printable(String(decoding: statusLine.prefix(60), as: UTF8.self)))'")
         }
         minorVersion = minor
-        status = code
-        reason = parts.count > 2 ? String(parts[2]) : ""
+        status = hundreds * 100 + tens * 10 + ones
+        reason = statusLine.count > 13 ? String(decoding: statusLine[(statusLine.startIndex + 13)...], as: UTF8.self) : ""
         headers = []
-        for line in lines where !line.isEmpty {
-            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
-                throw .protocolError("malformed response header line '\(Self.printable(line.prefix(60)))'")
+        for line in lines.dropFirst() where !line.isEmpty {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon != line.startIndex else {
+                throw .protocolError("malformed response header line '\(Self.printable(String(decoding: line.prefix(60), as: UTF8.self)))'")
             }
-            let name = line[..<colon].trimmed
-            let value = line[line.index(after: colon)...].trimmed
+            let name = String(decoding: Self.trimmedSpaces(line[..<colon]), as: UTF8.self)
+            let value = String(decoding: Self.trimmedSpaces(line[(colon + 1)...]), as: UTF8.self)
             headers.append((name, value))
         }
+    }
+
+    private static func digit(_ byte: UInt8) -> Int? {
+        byte >= 48 && byte <= 57 ? Int(byte - 48) : nil
+    }
+
+    /// Without a final CR.
+    private static func trimmedLine(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        line.last == 13 ? line.dropLast() : line
+    }
+
+    /// Without leading and trailing spaces and tabs.
+    private static func trimmedSpaces(_ field: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var field = field
+        while let first = field.first, first == 32 || first == 9 { field = field.dropFirst() }
+        while let last = field.last, last == 32 || last == 9 { field = field.dropLast() }
+        return field
     }
 
     private mutating func chooseFraming() throws(ClientFailure) {

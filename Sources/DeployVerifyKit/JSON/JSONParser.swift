@@ -131,40 +131,42 @@ package struct JSONParser {
 
         mutating func string() throws(JSONSyntaxError) -> String {
             index += 1 // opening quote
-            var scalars = String.UnicodeScalarView()
-            var runStart = index
-            func flush(_ reader: Reader, upTo end: Int, into scalars: inout String.UnicodeScalarView) {
-                if end > runStart {
-                    scalars.append(contentsOf: String(decoding: reader.bytes[runStart..<end], as: UTF8.self).unicodeScalars)
+            let start = index
+            // Most strings have no escape: one scan, one decode.
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    index += 1
+                    return String(decoding: bytes[start..<(index - 1)], as: UTF8.self)
                 }
+                if byte == UInt8(ascii: "\\") { break }
+                if byte < 0x20 { throw error("control character \(describe(byte)) inside a string (escape it)") }
+                index += 1
             }
+            var buffer = Array(bytes[start..<index])
             while true {
                 guard index < bytes.count else { throw error("unterminated string") }
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
-                    flush(self, upTo: index, into: &scalars)
                     index += 1
-                    return String(scalars)
+                    return String(decoding: buffer, as: UTF8.self)
                 }
                 if byte < 0x20 { throw error("control character \(describe(byte)) inside a string (escape it)") }
+                index += 1
                 if byte != UInt8(ascii: "\\") {
-                    index += 1
+                    buffer.append(byte)
                     continue
                 }
-                flush(self, upTo: index, into: &scalars)
-                index += 1
                 guard index < bytes.count else { throw error("unterminated escape sequence") }
                 let escape = bytes[index]
                 index += 1
                 switch escape {
-                case UInt8(ascii: "\""): scalars.append("\"")
-                case UInt8(ascii: "\\"): scalars.append("\\")
-                case UInt8(ascii: "/"): scalars.append("/")
-                case UInt8(ascii: "b"): scalars.append("\u{8}")
-                case UInt8(ascii: "f"): scalars.append("\u{C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): buffer.append(escape)
+                case UInt8(ascii: "b"): buffer.append(0x08)
+                case UInt8(ascii: "f"): buffer.append(0x0C)
+                case UInt8(ascii: "n"): buffer.append(0x0A)
+                case UInt8(ascii: "r"): buffer.append(0x0D)
+                case UInt8(ascii: "t"): buffer.append(0x09)
                 case UInt8(ascii: "u"):
                     var code = try hex4()
                     if (0xD800...0xDBFF).contains(code) {
@@ -179,12 +181,11 @@ package struct JSONParser {
                     } else if (0xDC00...0xDFFF).contains(code) {
                         throw error("unpaired surrogate in \\u escape")
                     }
-                    scalars.append(Unicode.Scalar(code)!)
+                    buffer.append(contentsOf: UTF8.encode(Unicode.Scalar(code)!)!)
                 default:
                     index -= 1
                     throw error("invalid escape \\\(describe(escape))")
                 }
-                runStart = index
             }
         }
 

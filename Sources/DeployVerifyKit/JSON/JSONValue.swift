@@ -67,11 +67,11 @@ package indirect enum JSONValue: Sendable, Equatable {
         switch self {
         case .object(let object):
             text += "{"
-            for (index, key) in object.keys.enumerated() {
+            for (index, member) in object.members.enumerated() {
                 if index > 0 { text += "," }
-                JSONText.appendQuoted(key, to: &text)
+                JSONText.appendQuoted(member.key, to: &text)
                 text += ":"
-                object[key]!.serialize(into: &text)
+                member.value.serialize(into: &text)
             }
             text += "}"
         case .array(let array):
@@ -93,10 +93,12 @@ package indirect enum JSONValue: Sendable, Equatable {
     }
 }
 
-/// A JSON object: members in document order, looked up by key.
+/// A JSON object: members in document order, looked up by key. Small objects (most of them)
+/// are searched in order; an index is built once an object grows past 12 members.
 package struct JSONObject: Sendable, Equatable {
-    package private(set) var keys: [String] = []
-    private var values: [String: JSONValue] = [:]
+    private var storage: [(key: String, value: JSONValue)] = []
+    private var index: [String: Int]?
+    private static let indexThreshold = 12
 
     package init() {}
 
@@ -104,20 +106,45 @@ package struct JSONObject: Sendable, Equatable {
         for (key, value) in members { self[key] = value }
     }
 
+    package var keys: [String] { storage.map(\.key) }
+
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return storage.firstIndex { $0.key == key }
+    }
+
     package subscript(key: String) -> JSONValue? {
-        get { values[key] }
+        get { position(of: key).map { storage[$0].value } }
         set {
             if let newValue {
-                if values.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if values.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if let position = position(of: key) {
+                    storage[position].value = newValue
+                } else {
+                    storage.append((key, newValue))
+                    if index != nil {
+                        index![key] = storage.count - 1
+                    } else if storage.count > Self.indexThreshold {
+                        index = Dictionary(storage.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { _, last in last })
+                    }
+                }
+            } else if let position = position(of: key) {
+                storage.remove(at: position)
+                if index != nil {
+                    index = Dictionary(storage.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { _, last in last })
+                }
             }
         }
     }
 
-    package var members: [(key: String, value: JSONValue)] {
-        keys.map { ($0, values[$0]!) }
-    }
+    package var members: [(key: String, value: JSONValue)] { storage }
 
-    package var isEmpty: Bool { keys.isEmpty }
+    package var isEmpty: Bool { storage.isEmpty }
+
+    package var count: Int { storage.count }
+
+    /// Equal when they have the same members, in any order (as JSON objects are).
+    package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.storage.count == rhs.storage.count else { return false }
+        return lhs.storage.allSatisfy { rhs[$0.key] == $0.value }
+    }
 }

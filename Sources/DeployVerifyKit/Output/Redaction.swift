@@ -24,6 +24,8 @@ package enum Redaction {
     /// The URL with the password of `user:password@` and the values of credential-like query
     /// parameters replaced by `***`. Text that is not a URL is returned unchanged.
     package static func url(_ text: String) -> String {
+        // Without '@' there is no password, without '?' no query: nothing to mask.
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "@") || $0 == UInt8(ascii: "?") }) else { return text }
         guard var components = URLComponents(string: text), components.scheme != nil else { return text }
         var changed = false
         if components.password != nil {

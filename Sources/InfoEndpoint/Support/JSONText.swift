@@ -86,6 +86,12 @@ package struct JSONText {
 
     package static func appendQuoted(_ string: String, to text: inout String) {
         text += "\""
+        // Most strings need no escape: append them whole. (0xE2 leads U+2028 and U+2029.)
+        if string.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 != 0xE2 }) {
+            text += string
+            text += "\""
+            return
+        }
         for scalar in string.unicodeScalars {
             switch scalar {
             case "\"": text += "\\\""

@@ -16,8 +16,10 @@ package enum EventDetector {
                                      instance: instance, from: from, to: to, revision: revision,
                                      expected: expectation?.description, problem: problem, detail: detail))
         }
-        let known = Set(readings.map(\.instance))
-        state.instances = state.instances.filter { known.contains($0.key) } // instances no longer in the manifest
+        if state.instances.count > readings.count || state.instances.keys.contains(where: { key in !readings.contains { $0.instance == key } }) {
+            let known = Set(readings.map(\.instance))
+            state.instances = state.instances.filter { known.contains($0.key) } // instances no longer in the manifest
+        }
         let versionsBefore = state.versions
 
         for reading in readings {
@@ -38,7 +40,6 @@ package enum EventDetector {
             }
             instance.failures = 0
             instance.lastError = nil
-            instance.lastSeen = now
 
             if let previous = instance.version {
                 if previous != version {

@@ -87,14 +87,27 @@ package final class JSONLinesFile: @unchecked Sendable {
     /// Calls `body` with every complete line from `offset` on, reading in large chunks.
     package static func forEachLine(path: String, from offset: UInt64 = 0,
                                     _ body: (UnsafeRawBufferPointer) -> Void) throws(StoreError) {
+        try forEachChunk(path: path, from: offset) { chunk in
+            var start = 0
+            while start < chunk.count, let newline = memchr(chunk.baseAddress! + start, 10, chunk.count - start) {
+                let lineEnd = chunk.baseAddress!.distance(to: UnsafeRawPointer(newline))
+                body(UnsafeRawBufferPointer(rebasing: chunk[start..<lineEnd]))
+                start = lineEnd + 1
+            }
+        }
+    }
+
+    /// Calls `body` with the file from `offset` on in large pieces, each a run of whole lines
+    /// (every one ending in a newline); a last line without its newline is left out.
+    package static func forEachChunk(path: String, from offset: UInt64 = 0,
+                                     _ body: (UnsafeRawBufferPointer) -> Void) throws(StoreError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { return }
             throw .system("cannot open", path)
         }
         defer { close(fd) }
-        let chunk = 4 << 20
-        var buffer = [UInt8](repeating: 0, count: chunk)
+        var buffer = [UInt8](repeating: 0, count: 4 << 20)
         var carried = 0
         var position = off_t(offset)
         while true {
@@ -104,17 +117,14 @@ package final class JSONLinesFile: @unchecked Sendable {
             guard count > 0 else { return }
             position += off_t(count)
             let end = carried + count
-            buffer.withUnsafeBytes { bytes in
-                var start = 0
-                while start < end, let newline = memchr(bytes.baseAddress! + start, 10, end - start) {
-                    let lineEnd = bytes.baseAddress!.distance(to: UnsafeRawPointer(newline))
-                    body(UnsafeRawBufferPointer(rebasing: bytes[start..<lineEnd]))
-                    start = lineEnd + 1
-                }
-                carried = end - start
-                if carried > 0, start > 0 {
-                    buffer.withUnsafeMutableBytes { $0.baseAddress!.copyMemory(from: bytes.baseAddress! + start, byteCount: carried) }
-                }
+            buffer.withUnsafeMutableBytes { bytes in
+                // Up to the last newline; the rest is carried to the front for the next read.
+                var last = end - 1
+                while last >= 0, bytes[last] != 10 { last -= 1 }
+                let whole = last + 1
+                if whole > 0 { body(UnsafeRawBufferPointer(rebasing: bytes[0..<whole])) }
+                carried = end - whole
+                if carried > 0, whole > 0 { bytes.baseAddress!.copyMemory(from: bytes.baseAddress! + whole, byteCount: carried) }
             }
         }
     }
@@ -148,31 +158,72 @@ package final class HistoryStore: @unchecked Sendable {
         try file.append(events.map(\.jsonLine))
     }
 
-    /// Events matching the filter, oldest first. Lines that cannot match are skipped before
-    /// they are parsed (a substring test), so a query over millions of events reads, not parses.
+    /// Events matching the filter, oldest first.
     package static func query(path: String, service: String? = nil, environment: String? = nil, since: Date? = nil,
                               from offset: UInt64 = 0) throws(StoreError) -> [WatchEvent] {
+        var events: [WatchEvent] = []
+        try scan(path: path, service: service, environment: environment, since: since, from: offset) { line in
+            if let event = WatchEvent(jsonLine: line) { events.append(event) }
+        }
+        return events
+    }
+
+    /// Calls `body` with the raw JSON line of each event matching the filter, oldest first,
+    /// without parsing it: the filters are byte comparisons (a value's quotes are escaped inside
+    /// JSON strings, so `"service":"checkout"` can only be the service member; times are
+    /// written in one fixed ISO 8601 form, which sorts as text). A query over millions of
+    /// events reads, it does not parse.
+    package static func scan(path: String, service: String? = nil, environment: String? = nil, since: Date? = nil,
+                             from offset: UInt64 = 0, _ body: (UnsafeRawBufferPointer) -> Void) throws(StoreError) {
         func needle(_ key: String, _ value: String) -> [UInt8] {
             var text = "\"\(key)\":"
             JSONText.appendQuoted(value, to: &text)
             return Array(text.utf8)
         }
-        let serviceNeedle = service.map { needle("service", $0) }
-        let environmentNeedle = environment.map { needle("environment", $0) }
-        var events: [WatchEvent] = []
-        try JSONLinesFile.forEachLine(path: path, from: offset) { line in
-            for needle in [serviceNeedle, environmentNeedle].compactMap({ $0 }) {
+        let needles = [service.map { needle("service", $0) }, environment.map { needle("environment", $0) }].compactMap { $0 }
+        let timeKey = Array(#""time":""#.utf8)
+        let sinceText = since.map { Array(Timestamps.iso8601($0, milliseconds: true).utf8) }
+        func visit(_ line: UnsafeRawBufferPointer) {
+            // A whole record: `{"seq":…}` (a torn or foreign line is skipped).
+            guard line.count > 8, line.first == UInt8(ascii: "{"), line.last == UInt8(ascii: "}") else { return }
+            for needle in needles.dropFirst() {
                 let found = needle.withUnsafeBytes { needle in
                     cshims_memmem(line.baseAddress, line.count, needle.baseAddress, needle.count) != nil
                 }
                 if !found { return }
             }
-            guard let event = WatchEvent(jsonLine: line) else { return }
-            if let service, event.service != service { return }
-            if let environment, event.environment != environment { return }
-            if let since, event.time < since { return }
-            events.append(event)
+            if let sinceText {
+                guard let key = timeKey.withUnsafeBytes({ cshims_memmem(line.baseAddress, line.count, $0.baseAddress, $0.count) })
+                else { return }
+                let start = line.baseAddress!.distance(to: key) + timeKey.count
+                guard start + sinceText.count <= line.count else { return }
+                let time = UnsafeRawBufferPointer(rebasing: line[start..<(start + sinceText.count)])
+                if time.lexicographicallyPrecedes(sinceText) { return }
+            }
+            body(line)
         }
-        return events
+        guard let first = needles.first else {
+            try JSONLinesFile.forEachLine(path: path, from: offset) { line in
+                if line.first == UInt8(ascii: "{") { visit(line) }
+            }
+            return
+        }
+        // Filtered: search the first needle through a whole chunk, as grep does, and look at
+        // the lines it is found in.
+        try JSONLinesFile.forEachChunk(path: path, from: offset) { chunk in
+            first.withUnsafeBytes { needle in
+                var position = 0
+                while position < chunk.count,
+                      let hit = cshims_memmem(chunk.baseAddress! + position, chunk.count - position, needle.baseAddress, needle.count) {
+                    let at = chunk.baseAddress!.distance(to: hit)
+                    var lineStart = at
+                    while lineStart > 0, chunk[lineStart - 1] != 10 { lineStart -= 1 }
+                    var lineEnd = at + needle.count
+                    while lineEnd < chunk.count, chunk[lineEnd] != 10 { lineEnd += 1 }
+                    visit(UnsafeRawBufferPointer(rebasing: chunk[lineStart..<lineEnd]))
+                    position = lineEnd + 1
+                }
+            }
+        }
     }
 }

@@ -52,8 +52,10 @@ package struct WatchSettings: Sendable {
 
 /// One service in one environment, read from one or more URLs (its instances).
 package struct WatchedService: Sendable {
-    package var name: String
-    package var environment: String
+    package let name: String
+    package let environment: String
+    /// `checkout@production`: the identity everything is keyed by.
+    package let key: String
     package var urls: [String]
     package var field: JSONPath?
     package var headers: [(name: String, value: String)] = []
@@ -62,8 +64,13 @@ package struct WatchedService: Sendable {
     /// JSON path of the service in the manifest (`services[2]`).
     package var path: String
 
-    /// `checkout` in `production`: the identity everything is keyed by.
-    package var key: String { "\(name)@\(environment)" }
+    package init(name: String, environment: String, urls: [String], path: String) {
+        self.name = name
+        self.environment = environment
+        self.key = "\(name)@\(environment)"
+        self.urls = urls
+        self.path = path
+    }
 }
 
 /// Where the expected version comes from.
@@ -99,6 +106,8 @@ private struct ManifestReader: JSONFileReading {
     let file: String
     let environment: [String: String]
     var redactor = Redactor()
+    /// Fleets repeat the same few expectations: each is parsed once.
+    var expectations: [String: VersionExpectation] = [:]
 
     init(file: String, environment: [String: String]) {
         self.file = file
@@ -274,8 +283,11 @@ private struct ManifestReader: JSONFileReading {
             return .url(text, field: field)
         }
         let text = try expanded(value, path)
+        if let known = expectations[text] { return .literal(known) }
         do {
-            return .literal(try VersionExpectation(text))
+            let expectation = try VersionExpectation(text)
+            expectations[text] = expectation
+            return .literal(expectation)
         } catch {
             throw self.error(path, error.description)
         }

@@ -176,8 +176,13 @@ package enum WatchCommand {
         let status = await loop.value
         stopper.cancel()
         await server?.stop(gracePeriod: .seconds(2))
+        keptUntilExit.withLock { $0 = watcher }
         return status
     }
+
+    /// The process exits right after a watch: freeing a large fleet's state first would only
+    /// delay the exit (the lock goes with the process).
+    private static let keptUntilExit = Locked<Watcher?>(nil)
 
     static func print(_ report: CycleReport, quiet: Bool, console: Console, redactor: Redactor) {
         let time = Timestamps.iso8601(Date())
@@ -222,19 +227,48 @@ package enum WatchCommand {
             }
             return Date().addingTimeInterval(-ago.seconds)
         }
-        let limit = try list.value("--limit") { text in
+        let limit = try list.value("--limit") { text -> Int in
             guard let limit = Int(text), limit > 0 else { throw ValueError("'\(text)' is not a positive whole number") }
             return limit
         }
         let format = list.value("--format") ?? "table"
         guard format == "table" || format == "json" else { throw UsageError("--format: '\(format)' is not table or json") }
-        var events = try HistoryStore.query(path: path, service: list.positional.first, environment: list.value("--env"), since: since)
-        if let limit, events.count > limit { events = Array(events.suffix(limit)) }
+        let service = list.positional.first, environment = list.value("--env")
         let console = Console()
-        if format == "json" {
-            console.line("[" + events.map(\.jsonLine).joined(separator: ",\n") + "]")
+        if format == "json", limit == nil {
+            // Streamed as stored: a store of millions of events is never held in memory.
+            var output = Array("[".utf8)
+            var first = true
+            try HistoryStore.scan(path: path, service: service, environment: environment, since: since) { line in
+                if !first { output.append(contentsOf: ",\n".utf8) }
+                first = false
+                output.append(contentsOf: line)
+                if output.count > 1 << 20 {
+                    FileHandle.standardOutput.write(Data(output))
+                    output.removeAll(keepingCapacity: true)
+                }
+            }
+            output.append(contentsOf: "]\n".utf8)
+            FileHandle.standardOutput.write(Data(output))
             return 0
         }
+        // With --limit, only the last N lines are kept (a ring), and only they are parsed.
+        var lines: [[UInt8]] = []
+        var next = 0
+        try HistoryStore.scan(path: path, service: service, environment: environment, since: since) { line in
+            if let limit, lines.count == limit {
+                lines[next] = Array(line)
+                next = (next + 1) % limit
+            } else {
+                lines.append(Array(line))
+            }
+        }
+        lines = Array(lines[next...] + lines[..<next])
+        if format == "json" {
+            console.line("[" + lines.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",\n") + "]")
+            return 0
+        }
+        let events = lines.compactMap { WatchEvent(jsonLine: $0) }
         var rows = [["TIME", "SERVICE", "ENVIRONMENT", "EVENT", "CHANGE", "INSTANCE"]]
         for event in events {
             let change: String

@@ -13,7 +13,6 @@ package struct WatchState: Sendable {
         package var failures = 0
         package var unreachable = false
         package var drift = false
-        package var lastSeen: Date?
         package var lastError: String?
     }
 
@@ -84,26 +83,34 @@ package struct WatchState: Sendable {
                     json.object { json in
                         json.key("versions")
                         json.array { json in for version in service.versions { json.string(version) } }
-                        json.member("lastChange", service.lastChange.map { Timestamps.iso8601($0, milliseconds: true) })
-                        json.member("driftSince", service.driftSince.map { Timestamps.iso8601($0, milliseconds: true) })
-                        json.key("reminders")
-                        json.number(service.reminders)
+                        if let lastChange = service.lastChange { json.member("lastChange", Timestamps.iso8601(lastChange, milliseconds: true)) }
+                        if let driftSince = service.driftSince { json.member("driftSince", Timestamps.iso8601(driftSince, milliseconds: true)) }
+                        if service.reminders > 0 {
+                            json.key("reminders")
+                            json.number(service.reminders)
+                        }
                         json.key("instances")
                         json.object { json in
                             for url in service.instances.keys.sorted() {
                                 let instance = service.instances[url]!
                                 json.key(url)
+                                // Defaults are left out: a fleet's snapshot is written every cycle.
                                 json.object { json in
                                     json.member("version", instance.version)
-                                    json.member("revision", instance.revision)
-                                    json.key("failures")
-                                    json.number(instance.failures)
-                                    json.key("unreachable")
-                                    json.bool(instance.unreachable)
-                                    json.key("drift")
-                                    json.bool(instance.drift)
-                                    json.member("lastSeen", instance.lastSeen.map { Timestamps.iso8601($0, milliseconds: true) })
-                                    json.member("lastError", instance.lastError)
+                                    if let revision = instance.revision { json.member("revision", revision) }
+                                    if instance.failures > 0 {
+                                        json.key("failures")
+                                        json.number(instance.failures)
+                                    }
+                                    if instance.unreachable {
+                                        json.key("unreachable")
+                                        json.bool(true)
+                                    }
+                                    if instance.drift {
+                                        json.key("drift")
+                                        json.bool(true)
+                                    }
+                                    if let lastError = instance.lastError { json.member("lastError", lastError) }
                                 }
                             }
                         }
@@ -138,7 +145,6 @@ package struct WatchState: Sendable {
                     instance.failures = fields["failures"]?.scalarText.flatMap { Int($0) } ?? 0
                     instance.unreachable = fields["unreachable"]?.boolValue ?? false
                     instance.drift = fields["drift"]?.boolValue ?? false
-                    instance.lastSeen = date(fields["lastSeen"])
                     instance.lastError = fields["lastError"]?.stringValue
                     service.instances[url] = instance
                 }

@@ -111,7 +111,8 @@ package final class Watcher: Sendable {
                                        failure: sample.version == nil ? "\(sample.errorClass ?? "unreadable"): \(sample.message ?? "")" : nil)
             }
             readingsByService[service.key] = readings
-            var serviceState = snapshot.services[service.key] ?? WatchState.Service()
+            // Taken out and put back: updated in place, not copied.
+            var serviceState = snapshot.services.removeValue(forKey: service.key) ?? WatchState.Service()
             let events = EventDetector.detect(service: service, readings: readings, expectation: expectations[service.key] ?? nil,
                                               state: &serviceState, unreachableAfter: manifest.settings.unreachableAfter, now: now)
             if serviceState.instances.values.contains(where: \.drift) {
@@ -150,9 +151,12 @@ package final class Watcher: Sendable {
         report.instances = requests.count
         for service in services {
             let serviceState = snapshot.services[service.key]!
+            let drift = serviceState.driftSince != nil
+            let unreachable = serviceState.instances.values.contains(where: \.unreachable)
+            guard drift || unreachable || serviceState.instances.count > 1 else { continue }
             let label = "\(service.name) (\(service.environment))"
-            if serviceState.instances.values.contains(where: \.drift) { report.openDrift.append(label) }
-            if serviceState.instances.values.contains(where: \.unreachable) { report.openUnreachable.append(label) }
+            if drift { report.openDrift.append(label) }
+            if unreachable { report.openUnreachable.append(label) }
             let versions = Dictionary(grouping: serviceState.instances.values.compactMap(\.version), by: { $0 })
             if versions.count > 1 {
                 report.mixed.append((label, versions.sorted { ($1.value.count, $0.key) < ($0.value.count, $1.key) }
