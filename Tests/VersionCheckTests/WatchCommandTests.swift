@@ -493,13 +493,16 @@ struct WatchCommandTests {
         let noManifest = try await fixture.versioncheck(["watch", "--once"])
         #expect(noManifest.status == 2 && noManifest.stderr.contains("--manifest"))
         for (arguments, flag) in [(["--shard", "4/3"], "--shard"), (["--every", "1m"], "--every"), (["--every", "soon"], "--every"),
-                                  (["--metrics-port", "70000"], "--metrics-port"), (["--bogus"], "--bogus")] {
+                                  (["--metrics-port", "70000"], "--metrics-port"), (["--bogus"], "--bogus"),
+                                  (["--since", "1d"], "--since does not apply to versioncheck watch")] {
             let result = try await fixture.cycle(arguments)
             #expect(result.status == 2, "\(arguments)")
             #expect(result.stderr.contains(flag), "\(arguments): \(result.stderr)")
         }
         let since = try await fixture.versioncheck(["history", "--state", fixture.state, "--since", "yesterday-ish"])
         #expect(since.status == 2 || since.status == 3)
+        let misplaced = try await fixture.versioncheck(["history", "--state", fixture.state, "--manifest", fixture.manifestPath])
+        #expect(misplaced.status == 2 && misplaced.stderr.contains("--manifest does not apply to versioncheck history"))
         let noHistory = try await fixture.versioncheck(["history", "--state", "\(fixture.directory)/none"])
         #expect(noHistory.status == 3 && noHistory.stderr.contains("no history in"))
     }

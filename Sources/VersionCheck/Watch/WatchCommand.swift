@@ -6,14 +6,15 @@ import InfoEndpoint
 package enum WatchCommand {
     package static let help = """
     usage: versioncheck watch --manifest FILE [--state DIR] [--every DURATION | --once] [options]
-           versioncheck history [SERVICE] [--env ENV] [--since DATE] [--state DIR] [--format table|json]
+           versioncheck history [SERVICE] [--env ENV] [--since DATE] [--limit N] [--state DIR] [--format table|json]
            versioncheck status --manifest FILE [--format table|json]
 
     watch reads every service of the manifest each cycle, compares each instance with what
     history says, records the changes (first-seen, deployed, rolled-back, drift, unreachable,
     recovered) in an append-only history, and alerts the service's channels (slack, teams,
-    discord, webhook, pagerduty, command). Alerts go through a durable outbox: retried on network
-    errors, 429 and 5xx, recorded when they fail for good, never sent twice.
+    discord, webhook, pagerduty, command). Alerts go through a durable outbox written before
+    sending: retried on network errors, 429 and 5xx, recorded when they fail for good. Each alert
+    and channel has an Idempotency-Key; only a crash in mid-send sends one again, with that key.
 
     watch options:
       -m, --manifest FILE       the services and channels (schema: schemas/manifest.schema.json)
@@ -67,6 +68,16 @@ package enum WatchCommand {
             if list.has("--help") {
                 console.line(help)
                 return 0
+            }
+            // One spec for the three commands: a flag of another one is an error, not ignored.
+            let belongs: [String: [String]] = [
+                "watch": ["--env", "--since", "--limit", "--format"],
+                "history": ["--manifest", "--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host", "--quiet"],
+                "status": ["--state", "--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host",
+                           "--env", "--since", "--limit", "--quiet"],
+            ]
+            for flag in belongs[command] ?? [] where list.has(flag) || list.value(flag) != nil {
+                throw UsageError("\(flag) does not apply to versioncheck \(command)")
             }
             switch command {
             case "watch": return try await watch(list, environment: environment)
@@ -211,9 +222,6 @@ package enum WatchCommand {
 
     static func history(_ list: ArgumentList) throws -> Int32 {
         guard list.positional.count <= 1 else { throw UsageError("unexpected argument '\(list.positional[1])'") }
-        for flag in ["--manifest", "--every", "--shard", "--metrics-port"] where list.value(flag) != nil {
-            throw UsageError("\(flag) does not apply to versioncheck history")
-        }
         let directory = list.value("--state") ?? "versioncheck-state"
         let path = "\(directory)/history.jsonl"
         guard FileManager.default.fileExists(atPath: path) else {
