@@ -330,7 +330,7 @@ struct WatchCommandTests {
     @Test func killingTheWatcherDuringWritesLeavesHistoryReadable() async throws {
         let services = try (0..<4).map { _ in try VersionedService(version: "1.0.0") }
         let fixture = try WatchFixture()
-        let entries = (0..<200).map { index in
+        let entries = (0..<100).map { index in
             #"{"name": "svc-\#(index)", "environment": "production", "url": "\#(services[index % 4].url)"}"#
         }
         try fixture.writeManifest(#"{"services": [\#(entries.joined(separator: ",\n"))]}"#)
@@ -339,11 +339,11 @@ struct WatchCommandTests {
             while !Task.isCancelled {
                 version += 1
                 for service in services { service.version = "1.0.\(version)" }
-                try? await Task.sleep(for: .milliseconds(7))
+                try? await Task.sleep(for: .milliseconds(20))
             }
         }
         for round in 0..<3 {
-            let watcher = try fixture.loop(["--every", "10ms", "--quiet"])
+            let watcher = try fixture.loop(["--every", "30ms", "--quiet"])
             // Kill it at a different point of its writes each round.
             try await Task.sleep(for: .milliseconds(400 + 130 * round))
             watcher.send(signal: SIGKILL)
