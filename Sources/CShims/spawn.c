@@ -31,6 +31,10 @@ int cshims_spawn(char *const argv[], char *const envp[], const char *cwd,
     sigaddset(&defaults, SIGCHLD);
     sigemptyset(&empty);
     short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+#if defined(__APPLE__)
+    // Only 0, 1 and 2 reach the child: no socket or lock of the parent's stays open in it.
+    flags |= POSIX_SPAWN_CLOEXEC_DEFAULT;
+#endif
     if ((status = posix_spawnattr_setflags(&attributes, flags)) == 0 &&
         (status = posix_spawnattr_setpgroup(&attributes, 0)) == 0 &&
         (status = posix_spawnattr_setsigdefault(&attributes, &defaults)) == 0 &&
@@ -38,6 +42,13 @@ int cshims_spawn(char *const argv[], char *const envp[], const char *cwd,
         (status = posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0)) == 0 &&
         (status = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1)) == 0 &&
         (status = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2)) == 0) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+        // Only 0, 1 and 2 reach the child. A descriptor another thread opened without
+        // O_CLOEXEC (an accepted socket, say) would otherwise stay open in the child, and a
+        // connection the parent closes would not end until the child does.
+        status = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
+        if (status != 0) goto done;
         if (cwd) status = posix_spawn_file_actions_addchdir_np(&actions, cwd);
         if (status == 0) {
             if (strchr(argv[0], '/')) {
@@ -47,6 +58,7 @@ int cshims_spawn(char *const argv[], char *const envp[], const char *cwd,
             }
         }
     }
+done:
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     return status;
