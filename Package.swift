@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "hookrunner", targets: ["HookRunnerCLI"]),
         .executable(name: "versioncheck", targets: ["VersionCheckCLI"]),
         .executable(name: "example-service", targets: ["ExampleService"]),
+        .executable(name: "demo", targets: ["Demo"]),
     ],
     targets: [
         // epoll/eventfd/accept4 are not exported by Glibc's Swift overlay; this shim exposes them,
@@ -40,6 +41,8 @@ let package = Package(
             dependencies: ["InfoEndpoint", "CShims"],
             plugins: ["BuildStamp"]
         ),
+        // `swift run demo`: the whole toolkit on 127.0.0.1, hookrunner and versioncheck run in-process.
+        .executableTarget(name: "Demo", dependencies: ["InfoEndpoint", "DeployVerifyKit", "HookRunner", "VersionCheck"]),
         // bench/info-server.sh measures the RSS InfoServer adds to this otherwise idle process.
         .executableTarget(name: "InfoServerHost", dependencies: ["InfoEndpoint"], path: "bench/InfoServerHost"),
         // Shared by the test targets: a raw socket client and a child-process runner.
@@ -48,5 +51,6 @@ let package = Package(
         .testTarget(name: "DeployVerifyKitTests", dependencies: ["DeployVerifyKit", "DeployVerifyURLSession", "InfoEndpoint", "TestSupport"]),
         .testTarget(name: "VersionCheckTests", dependencies: ["VersionCheck", "DeployVerifyKit", "InfoEndpoint", "TestSupport"]),
         .testTarget(name: "HookRunnerTests", dependencies: ["HookRunner", "DeployVerifyKit", "InfoEndpoint", "TestSupport"]),
+        .testTarget(name: "DemoTests", dependencies: ["TestSupport"]),
     ]
 )

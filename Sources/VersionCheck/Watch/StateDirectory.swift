@@ -16,6 +16,7 @@ package final class StateDirectory: @unchecked Sendable {
     package let history: HistoryStore
     package let outbox: Outbox
     private let lockFD: Int32
+    private let lockHeld = Locked(true)
 
     package var historyPath: String { "\(path)/history.jsonl" }
     package var snapshotPath: String { "\(path)/state.json" }
@@ -45,9 +46,17 @@ package final class StateDirectory: @unchecked Sendable {
         outbox = try Outbox(path: "\(path)/deliveries.jsonl")
     }
 
-    deinit {
-        flock(lockFD, LOCK_UN)
-        close(lockFD)
+    deinit { unlock() }
+
+    /// Lets another watcher use the directory (done when this one stops).
+    package func unlock() {
+        let fd = lockHeld.withLock { held -> Int32? in
+            defer { held = false }
+            return held ? lockFD : nil
+        }
+        guard let fd else { return }
+        flock(fd, LOCK_UN)
+        close(fd)
     }
 
     /// The snapshot, brought up to date with whatever history holds beyond it. Returns also the

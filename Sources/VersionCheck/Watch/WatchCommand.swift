@@ -187,12 +187,13 @@ package enum WatchCommand {
         let status = await loop.value
         stopper.cancel()
         await server?.stop(gracePeriod: .seconds(2))
+        directory.unlock()
         keptUntilExit.withLock { $0 = watcher }
         return status
     }
 
     /// The process exits right after a watch: freeing a large fleet's state first would only
-    /// delay the exit (the lock goes with the process).
+    /// delay the exit (the directory's lock is released above).
     private static let keptUntilExit = Locked<Watcher?>(nil)
 
     static func print(_ report: CycleReport, quiet: Bool, console: Console, redactor: Redactor) {
