@@ -35,6 +35,7 @@ package enum HookRunnerCommand {
                                when it passes, running checks stop, their commands are killed, and
                                the reports are still written
           --report FMT=PATH    write a report: junit=PATH, json=PATH or tap=PATH; repeatable
+                           (a missing directory is created)
       -q, --quiet              no progress or summary (reports and the exit status remain)
           --no-color           (colour is used only on a terminal, never with NO_COLOR)
       -h, --help, --version
@@ -160,9 +161,14 @@ package enum HookRunnerCommand {
             let path = String(entry[entry.index(after: equals)...])
             guard !path.isEmpty else { throw UsageError("--report \(format.rawValue)= needs a path") }
             let directory = (path as NSString).deletingLastPathComponent
+            // Created when missing (reports/junit.xml in a fresh CI workspace), as test runners do.
             var isDirectory: ObjCBool = false
-            guard directory.isEmpty || (FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue) else {
-                throw UsageError("--report \(format.rawValue)=\(path): the directory \(directory) does not exist")
+            if !directory.isEmpty, !(FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue) {
+                do {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                } catch {
+                    throw UsageError("--report \(format.rawValue)=\(path): cannot create the directory \(directory)")
+                }
             }
             options.reports.append((format, path))
         }

@@ -405,7 +405,14 @@ struct HookRunnerCommandTests {
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains("unknown option --jobz (did you mean --jobs?)"))
         #expect(try await hookrunner(["x", "--report", "xml=out.xml"], workspace).stderr.contains("--report: 'xml=out.xml' is not junit=PATH"))
-        #expect(try await hookrunner(["x", "--report", "junit=/nonexistent/dir/r.xml"], workspace).status == 2)
+        // A missing directory is created (reports/ in a fresh CI workspace); one that cannot be, refused.
+        try "not a directory".write(toFile: workspace.path("file.txt"), atomically: true, encoding: .utf8)
+        let blocked = try await hookrunner(["x", "--report", "junit=\(workspace.directory.path)/file.txt/r.xml"], workspace)
+        #expect(blocked.status == 2)
+        #expect(blocked.stderr.contains("cannot create the directory \(workspace.directory.path)/file.txt"))
+        _ = try await hookrunner(["x", "--report", "junit=\(workspace.directory.path)/reports/deep/r.xml"], workspace)
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: "\(workspace.directory.path)/reports/deep", isDirectory: &isDirectory) && isDirectory.boolValue)
     }
 }
 
