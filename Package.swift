@@ -52,5 +52,6 @@ let package = Package(
         .testTarget(name: "VersionCheckTests", dependencies: ["VersionCheck", "DeployVerifyKit", "InfoEndpoint", "TestSupport"]),
         .testTarget(name: "HookRunnerTests", dependencies: ["HookRunner", "DeployVerifyKit", "InfoEndpoint", "TestSupport"]),
         .testTarget(name: "DemoTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "RecipesTests", dependencies: ["VersionCheck", "TestSupport"], exclude: ["recipes_lint.py"]),
     ]
 )
