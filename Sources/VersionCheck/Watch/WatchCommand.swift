@@ -138,7 +138,7 @@ package enum WatchCommand {
         let log: @Sendable (String) -> Void = { console.error("versioncheck watch: " + redactor.redact($0)) }
 
         let directory = try StateDirectory(path: list.value("--state") ?? "versioncheck-state")
-        let watcher = try Watcher(manifest: manifest, shard: shard, directory: directory, log: log)
+        let watcher = Watcher(manifest: manifest, shard: shard, directory: directory, log: log)
         if watcher.services.isEmpty { log("no service of the manifest falls in shard \(list.value("--shard") ?? "")") }
 
         var server: HTTPServer?

@@ -56,9 +56,10 @@ package final class Watcher: Sendable {
     private let userAgent = "versioncheck/\(DeployVerifyVersion.current)"
     private let log: @Sendable (String) -> Void
 
-    /// Opens the state directory (taking its lock), loads the state and queues the alerts of
-    /// events that history holds but a crash kept out of the outbox.
-    package init(manifest: Manifest, shard: Shard?, directory: StateDirectory, log: @escaping @Sendable (String) -> Void) throws(StoreError) {
+    /// Starts reading the state directory's history and snapshot in the background: the first
+    /// cycle's reads go on meanwhile, and the cycle waits for the state before comparing. Events
+    /// that history holds but a crash kept out of the outbox get their alerts queued then.
+    package init(manifest: Manifest, shard: Shard?, directory: StateDirectory, log: @escaping @Sendable (String) -> Void) {
         self.manifest = manifest
         self.services = manifest.services.filter { shard?.contains($0) ?? true }
         self.directory = directory
@@ -66,17 +67,28 @@ package final class Watcher: Sendable {
         if directory.history.file.repairedBytes > 0 {
             log("repaired \(directory.historyPath): removed a torn last record (\(directory.history.file.repairedBytes) bytes)")
         }
-        let (loaded, unsnapshotted) = try directory.loadState()
-        state = Locked(loaded)
+        state = Locked(WatchState())
+        loading = Task.detached { try directory.loadState() }
+    }
+
+    private let loading: Task<(state: WatchState, unsnapshotted: [WatchEvent]), any Error>
+    private let loaded = Locked(false)
+
+    /// The state from the directory, in place before the first cycle compares anything.
+    private func ensureLoaded() async throws {
+        guard !loaded.current else { return }
+        let (state, unsnapshotted) = try await loading.value
         if !unsnapshotted.isEmpty {
             let byCycle = Dictionary(grouping: unsnapshotted) { "\($0.service)@\($0.environment)|\($0.time.timeIntervalSince1970)" }
             for (_, events) in byCycle.sorted(by: { $0.value[0].sequence < $1.value[0].sequence }) {
                 guard let service = services.first(where: { $0.key == "\(events[0].service)@\(events[0].environment)" }) else { continue }
-                let serviceState = loaded.services[service.key] ?? WatchState.Service()
+                let serviceState = state.services[service.key] ?? WatchState.Service()
                 try directory.outbox.enqueue(deliveries(for: Alert.group(events, state: serviceState), service: service))
             }
-            try directory.save(loaded)
+            try directory.save(state)
         }
+        self.state.withLock { $0 = state }
+        loaded.withLock { $0 = true }
     }
 
     package var currentState: WatchState { state.current }
@@ -97,6 +109,7 @@ package final class Watcher: Sendable {
         }
         let results = await prober.probeAll(requests)
         if Task.isCancelled { throw CancellationError() }
+        try await ensureLoaded()
 
         var snapshot = state.current
         var allEvents: [(service: WatchedService, events: [WatchEvent])] = []
