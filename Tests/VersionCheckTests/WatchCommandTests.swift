@@ -503,6 +503,11 @@ struct WatchCommandTests {
         #expect(since.status == 2 || since.status == 3)
         let misplaced = try await fixture.versioncheck(["history", "--state", fixture.state, "--manifest", fixture.manifestPath])
         #expect(misplaced.status == 2 && misplaced.stderr.contains("--manifest does not apply to versioncheck history"))
+        // A state directory that cannot be used: exit 3, naming the file.
+        try FileManager.default.createDirectory(atPath: "\(fixture.directory)/broken/history.jsonl", withIntermediateDirectories: true)
+        let broken = try await fixture.versioncheck(["watch", "--once", "--manifest", fixture.manifestPath, "--state", "\(fixture.directory)/broken"])
+        #expect(broken.status == 3, "\(broken.output)")
+        #expect(broken.stderr.contains("\(fixture.directory)/broken/history.jsonl"))
         let noHistory = try await fixture.versioncheck(["history", "--state", "\(fixture.directory)/none"])
         #expect(noHistory.status == 3 && noHistory.stderr.contains("no history in"))
     }

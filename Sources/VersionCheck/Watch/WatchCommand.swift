@@ -163,7 +163,8 @@ package enum WatchCommand {
                     return 0
                 } catch {
                     log("cycle failed: \(error)")
-                    if once { return 3 }
+                    // A state directory that cannot be read at all is not retried: exit 3 as for a lock.
+                    if once || !watcher.hasState { return 3 }
                     try? await Task.sleep(for: every)
                     if Task.isCancelled { return 0 }
                     continue

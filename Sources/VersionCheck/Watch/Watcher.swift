@@ -74,6 +74,9 @@ package final class Watcher: Sendable {
     private let loading: Task<(state: WatchState, unsnapshotted: [WatchEvent]), any Error>
     private let loaded = Locked(false)
 
+    /// Whether the state directory has been read (by the first cycle).
+    package var hasState: Bool { loaded.current }
+
     /// The state from the directory, in place before the first cycle compares anything.
     private func ensureLoaded() async throws {
         guard !loaded.current else { return }
