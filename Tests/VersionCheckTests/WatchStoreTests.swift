@@ -125,4 +125,42 @@ struct WatchStoreTests {
         let states = try Outbox.records(path: path).compactMap { $0["state"]?.stringValue }
         #expect(states == ["pending", "pending", "pending", "delivered", "retrying", "failed"])
     }
+
+    @Test func aLargeOutboxIsCompactedKeepingWhatMatters() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = "\(directory)/deliveries.jsonl"
+        func alert(_ id: String) -> Alert {
+            Alert(id: id, kind: .deployed, service: "checkout", environment: "production", from: "1.4.1", to: "1.4.2",
+                  instances: ["http://a/info"], instanceCount: 1, fleet: [("1.4.2", 1)], time: Date(timeIntervalSince1970: 1_790_000_000))
+        }
+        do {
+            let outbox = try Outbox(path: path)
+            for number in 1...50 {
+                try outbox.enqueue([Delivery(id: "evt-\(number):ops", channel: "ops", alert: alert("evt-\(number)"))])
+                try outbox.finish("evt-\(number):ops", state: "delivered", attempts: 1, status: 200, detail: nil)
+            }
+            try outbox.enqueue([Delivery(id: "evt-51:ops", channel: "ops", alert: alert("evt-51"))])
+            try outbox.finish("evt-51:ops", state: "failed", attempts: 1, status: 404, detail: "HTTP 404: no such hook")
+            try outbox.enqueue([Delivery(id: "evt-52:ops", channel: "ops", alert: alert("evt-52"))])
+            try outbox.recordAttempts("evt-52:ops", attempts: 3)
+        }
+        let before = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        let compacted = try Outbox(path: path, compactAbove: 1024)
+        let after = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        #expect(after < before / 5, "\(before) -> \(after) bytes")
+        #expect(compacted.pending.map(\.id) == ["evt-52:ops"])
+        #expect(compacted.pending.first?.attempts == 3)
+        #expect(try compacted.enqueue([Delivery(id: "evt-7:ops", channel: "ops", alert: alert("evt-7"))]).isEmpty, "delivered: never again")
+        let records = try Outbox.records(path: path)
+        let failed = records.filter { $0["id"]?.stringValue == "evt-51:ops" }
+        #expect(failed.map { $0["state"]?.stringValue } == ["pending", "failed"], "a failure is kept whole")
+        #expect(failed.last?["detail"]?.stringValue == "HTTP 404: no such hook")
+        #expect(records.filter { $0["id"]?.stringValue == "evt-7:ops" }.count == 1)
+        // Reopened again (small now): the same picture, and the file still takes appends.
+        let reopened = try Outbox(path: path, compactAbove: 1 << 20)
+        #expect(reopened.pending.map(\.id) == ["evt-52:ops"])
+        try reopened.finish("evt-52:ops", state: "delivered", attempts: 4, status: 200, detail: nil)
+        #expect(try Outbox(path: path).pending.isEmpty)
+    }
 }

@@ -84,6 +84,19 @@ package final class JSONLinesFile: @unchecked Sendable {
         size += UInt64(buffer.count)
     }
 
+    /// Replaces the file at `path` atomically: `bytes` go to a temporary file, which is flushed
+    /// to disk and renamed over it (a crash leaves the old file or the new one, never a part).
+    package static func replace(_ path: String, with bytes: [UInt8]) throws(StoreError) {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .system("cannot write", temporary) }
+        let written = bytes.withUnsafeBytes { cshims_write_all(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == 0, synced == 0 else { throw .system("cannot write", temporary) }
+        guard rename(temporary, path) == 0 else { throw .system("cannot replace", path) }
+    }
+
     /// Calls `body` with every complete line from `offset` on, reading in large chunks.
     package static func forEachLine(path: String, from offset: UInt64 = 0,
                                     _ body: (UnsafeRawBufferPointer) -> Void) throws(StoreError) {

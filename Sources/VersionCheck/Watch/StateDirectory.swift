@@ -74,15 +74,7 @@ package final class StateDirectory: @unchecked Sendable {
 
     /// Writes the snapshot atomically (temporary file, fsync, rename).
     package func save(_ state: WatchState) throws(StoreError) {
-        let temporary = snapshotPath + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .system("cannot write", temporary) }
-        let bytes = Array(state.json.utf8)
-        let written = bytes.withUnsafeBytes { cshims_write_all(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
-        close(fd)
-        guard written == 0, synced == 0 else { throw .system("cannot write", temporary) }
-        guard rename(temporary, snapshotPath) == 0 else { throw .system("cannot replace", snapshotPath) }
+        try JSONLinesFile.replace(snapshotPath, with: Array(state.json.utf8))
     }
 }
 
@@ -113,26 +105,63 @@ package final class Outbox: @unchecked Sendable {
     private var pendingDeliveries: [Delivery] = []
     private var known: Set<String> = []
 
-    package init(path: String) throws(StoreError) {
-        file = try JSONLinesFile(path: path) { (try? JSONParser().parse($0))?["id"] != nil }
+    /// - Parameter compactAbove: past this size, the file is rewritten on opening with what is
+    ///   still needed: pending deliveries in full, failed ones in full (the record of what could
+    ///   not be sent), and delivered ones as `{"id","state"}` only, so that they are never sent again.
+    package init(path: String, compactAbove: Int = 8 << 20) throws(StoreError) {
         var order: [String] = []
         var pending: [String: Delivery] = [:]
+        var lines: [String: [[UInt8]]] = [:] // the records of each delivery still pending, or failed
+        var ended: [(id: String, state: String)] = []
+        var known: Set<String> = []
         try JSONLinesFile.forEachLine(path: path) { line in
             guard case .object(let record)? = try? JSONParser().parse(Array(line)), let id = record["id"]?.stringValue else { return }
             known.insert(id)
-            switch record["state"]?.stringValue {
+            let state = record["state"]?.stringValue ?? ""
+            switch state {
             case "pending":
                 if let channel = record["channel"]?.stringValue, let alert = record["alert"].flatMap(Alert.init(json:)) {
                     pending[id] = Delivery(id: id, channel: channel, alert: alert)
                     order.append(id)
+                    lines[id] = [Array(line)]
                 }
             case "retrying":
                 pending[id]?.attempts = record["attempts"]?.scalarText.flatMap { Int($0) } ?? 0
+                lines[id, default: []].append(Array(line))
             default:
                 pending[id] = nil
+                if state == "failed" {
+                    lines[id, default: []].append(Array(line))
+                } else {
+                    lines[id] = nil
+                }
+                ended.append((id, state))
             }
         }
+        self.known = known
         pendingDeliveries = order.compactMap { pending[$0] }
+
+        var size = stat()
+        if stat(path, &size) == 0, Int(size.st_size) > compactAbove {
+            var compacted = [UInt8]()
+            for (id, state) in ended {
+                if state == "failed", let records = lines.removeValue(forKey: id) {
+                    for record in records { compacted += record + [10] }
+                } else if state != "failed" {
+                    var json = JSONText()
+                    json.object { json in
+                        json.member("id", id)
+                        json.member("state", state)
+                    }
+                    compacted += Array(json.text.utf8) + [10]
+                }
+            }
+            for id in order where pending[id] != nil {
+                for record in lines[id] ?? [] { compacted += record + [10] }
+            }
+            try JSONLinesFile.replace(path, with: compacted)
+        }
+        file = try JSONLinesFile(path: path) { (try? JSONParser().parse($0))?["id"] != nil }
     }
 
     package var pending: [Delivery] { lock.withLock { pendingDeliveries } }
