@@ -126,4 +126,31 @@ struct SupportTests {
         #expect(redactor.redact("echo: s3cr3t-value") == "echo: ***")
         #expect(redactor.display([("Authorization", "Bearer s3cr3t-value"), ("Accept", "x")]).map(\.value) == ["***", "x"])
     }
+
+    /// A receiver may echo any part of a webhook URL: its path, one segment of it, its query, a
+    /// value, percent-decoded or JSON-escaped. None of them may survive redaction.
+    @Test func secretURLsAreRedactedPieceByPiece() {
+        var redactor = Redactor()
+        redactor.addURL("https://hooks.slack.com/services/T0AB12CD3/B0EF45GH6/Xq7tOkEnZ9aBcDeF?sig=a%2Fb%3Dc&v=1")
+        redactor.addURL("https://bot:p%40ss@discord.com/api/webhooks/123456789012/abc-DEF_ghi")
+        let echoes = [
+            "404 no such hook: /services/T0AB12CD3/B0EF45GH6/Xq7tOkEnZ9aBcDeF",
+            #"{"error":"invalid_token","path":"\/services\/T0AB12CD3\/B0EF45GH6\/Xq7tOkEnZ9aBcDeF"}"#,
+            "token Xq7tOkEnZ9aBcDeF revoked",
+            "bad signature a/b=c",
+            "bad signature a%2Fb%3Dc",
+            "query sig=a%2Fb%3Dc&v=1",
+            "webhook 123456789012 has token abc-DEF_ghi",
+            "user bot, password p@ss",
+        ]
+        for echo in echoes {
+            let redacted = redactor.redact(echo)
+            for secret in ["T0AB12CD3", "B0EF45GH6", "Xq7tOkEnZ9aBcDeF", "a/b=c", "a%2Fb", "123456789012", "abc-DEF_ghi", "p@ss"] {
+                #expect(!redacted.contains(secret), "\(secret) survives in \(redacted)")
+            }
+        }
+        // The words of an API's path and the host stay readable.
+        #expect(redactor.redact("posting to hooks.slack.com: services are down") == "posting to hooks.slack.com: services are down")
+        #expect(redactor.redact("the webhooks API") == "the webhooks API")
+    }
 }

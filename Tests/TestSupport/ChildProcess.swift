@@ -69,6 +69,9 @@ public final class ChildProcess: @unchecked Sendable {
     public var processIdentifier: pid_t { pidLock.current }
 
     public func start() throws {
+        // A child that exits before reading all of its standard input must not take the test
+        // process down with SIGPIPE: the write fails with EPIPE instead.
+        signal(SIGPIPE, SIG_IGN)
         var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1], inp: [Int32] = [-1, -1]
         guard cshims_pipe(&out) == 0, cshims_pipe(&err) == 0, cshims_pipe(&inp) == 0 else {
             throw TestFailure("pipe: \(String(cString: strerror(errno)))")
@@ -129,6 +132,9 @@ public final class ChildProcess: @unchecked Sendable {
         try start()
         return try await waitForExit(timeout: timeout)
     }
+
+    /// Whether the process has not exited yet.
+    public var isRunning: Bool { state.withLock { $0.status == nil } }
 
     public var standardOutput: String { state.withLock { $0.stdout } }
     public var standardError: String { state.withLock { $0.stderr } }

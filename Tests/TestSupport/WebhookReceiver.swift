@@ -19,6 +19,7 @@ public final class WebhookReceiver: HTTPHandler, @unchecked Sendable {
     private var script: [Int]
     private let retryAfter: String?
     private var holding = false
+    private let echoPath: Bool
     private var held: [CheckedContinuation<Void, Never>] = []
     private var arrivals: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     private let forwarder = Forwarder()
@@ -27,8 +28,11 @@ public final class WebhookReceiver: HTTPHandler, @unchecked Sendable {
     /// - Parameters:
     ///   - statuses: the answers to the first requests, in order (then 200).
     ///   - holdFirst: leave the first request unanswered until `release()`.
-    public init(statuses: [Int] = [], retryAfter: String? = nil, holdFirst: Bool = false) throws {
+    ///   - echoPath: error answers carry the request path in their body, as many servers' error
+    ///     pages do (a webhook URL's path is its secret).
+    public init(statuses: [Int] = [], retryAfter: String? = nil, holdFirst: Bool = false, echoPath: Bool = false) throws {
         script = statuses
+        self.echoPath = echoPath
         self.retryAfter = retryAfter
         holding = holdFirst
         var configuration = InfoServer.Configuration(host: "127.0.0.1", port: 0)
@@ -96,7 +100,8 @@ public final class WebhookReceiver: HTTPHandler, @unchecked Sendable {
         }
         var headers: [(name: String, value: String)] = []
         if status == 429 || status == 503, let retryAfter { headers.append(("Retry-After", retryAfter)) }
-        return InfoResponse(status: status, contentType: "text/plain", body: status < 300 ? "ok" : "status \(status)", headers: headers)
+        let body = status < 300 ? "ok" : echoPath ? "no route for POST \(request.path) (status \(status))" : "status \(status)"
+        return InfoResponse(status: status, contentType: "text/plain", body: body, headers: headers)
     }
 }
 

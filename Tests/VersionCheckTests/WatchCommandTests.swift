@@ -290,11 +290,62 @@ struct WatchCommandTests {
         let restarted = try await fixture.cycle()
         #expect(restarted.status == 0, "\(restarted.output)")
         #expect(restarted.stdout.contains("0 events"), "the restart does not see first-seen again")
+        #expect(restarted.stderr.contains("1 alert was being sent when the last watcher stopped: sent again with the same Idempotency-Key"))
         #expect(receiver.requests.count == 2, "the pending delivery is sent again")
         #expect(receiver.requests.map { $0.header("Idempotency-Key") } == ["evt-1:ops", "evt-1:ops"])
         #expect(receiver.requests[0].text == receiver.requests[1].text)
         _ = try await fixture.cycle()
         #expect(receiver.requests.count == 2, "and never a third time")
+        await receiver.stop()
+        await service.stop()
+    }
+
+    @Test func aStoppedWatcherFinishesTheRequestOnTheWireAndNeverResendsIt() async throws {
+        let service = try VersionedService(version: "3.1.0")
+        let receiver = try WebhookReceiver(holdFirst: true)
+        let fixture = try WatchFixture()
+        try fixture.writeManifest("""
+        {"settings": {"alertFirstSeen": true},
+         "channels": {"ops": {"type": "webhook", "url": "\(receiver.url("/hook"))"}},
+         "services": [{"name": "billing", "environment": "production", "url": "\(service.url)", "notify": ["ops"]}]}
+        """)
+        let watcher = try fixture.loop(["--every", "1h"])
+        await receiver.waitForRequests(1)
+        watcher.send(signal: SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(watcher.isRunning, "it waits for the answer to the request it sent")
+        receiver.release()
+        #expect(try await watcher.waitForExit(timeout: .seconds(10)) == 0)
+        #expect(try fixture.deliveries().last?["state"] as? String == "delivered")
+
+        let restarted = try await fixture.cycle()
+        #expect(restarted.status == 0, "\(restarted.output)")
+        #expect(!restarted.stderr.contains("being sent when the last watcher stopped"))
+        #expect(receiver.requests.count == 1, "a clean stop sends nothing twice")
+        await receiver.stop()
+        await service.stop()
+    }
+
+    @Test func aChannelURLNeverLeaksThroughTheReceiversErrorPage() async throws {
+        // A Slack-style URL whose path is the secret, and a receiver whose error page echoes
+        // the path: neither the watcher's output nor its state files may contain any of it.
+        let service = try VersionedService(version: "2.0.0")
+        let receiver = try WebhookReceiver(statuses: [500, 404], echoPath: true)
+        let fixture = try WatchFixture(environment: ["OPS_HOOK": receiver.url("/services/T0AB12CD3/B0EF45GH6/Xq7tOkEnZ9aBcDeF")])
+        try fixture.writeManifest("""
+        {"settings": {"alertFirstSeen": true, "initialBackoff": "20ms"},
+         "channels": {"ops": {"type": "slack", "url": "${OPS_HOOK}"}},
+         "services": [{"name": "search", "environment": "staging", "url": "\(service.url)", "notify": ["ops"]}]}
+        """)
+        let result = try await fixture.cycle()
+        #expect(result.status == 0, "\(result.output)")
+        #expect(receiver.requests.count == 2)
+        #expect(result.stderr.contains("alert evt-1 to 'ops' failed for good: HTTP 404: no route for POST ***"), "\(result.stderr)")
+        let files = try fixture.stateFiles()
+        for secret in ["T0AB12CD3", "B0EF45GH6", "Xq7tOkEnZ9aBcDeF", "/services/"] {
+            #expect(!fixture.printed.contains(secret), "\(secret) printed: \(fixture.printed)")
+            #expect(!files.contains(secret), "\(secret) in the state files")
+        }
         await receiver.stop()
         await service.stop()
     }

@@ -17,6 +17,9 @@ private func event(_ kind: WatchEvent.Kind, service: String = "checkout", enviro
 
 @Suite("watch: history and outbox files")
 struct WatchStoreTests {
+    static let alert = Alert(id: "evt-1", kind: .deployed, service: "checkout", environment: "production", from: "1.4.1", to: "1.4.2",
+                             instances: ["http://a/info"], instanceCount: 1, fleet: [("1.4.2", 1)], time: Date(timeIntervalSince1970: 1_790_000_000))
+
     @Test func aTornLastRecordIsCutOffAtEveryByte() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -103,8 +106,7 @@ struct WatchStoreTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = "\(directory)/deliveries.jsonl"
-        let alert = Alert(id: "evt-1", kind: .deployed, service: "checkout", environment: "production", from: "1.4.1", to: "1.4.2",
-                          instances: ["http://a/info"], instanceCount: 1, fleet: [("1.4.2", 1)], time: Date(timeIntervalSince1970: 1_790_000_000))
+        let alert = Self.alert
         do {
             let outbox = try Outbox(path: path)
             let queued = try outbox.enqueue([Delivery(id: "evt-1:ops", channel: "ops", alert: alert),
@@ -124,6 +126,27 @@ struct WatchStoreTests {
         #expect(try reopened.enqueue([Delivery(id: "evt-1:ops", channel: "ops", alert: alert)]).isEmpty)
         let states = try Outbox.records(path: path).compactMap { $0["state"]?.stringValue }
         #expect(states == ["pending", "pending", "pending", "delivered", "retrying", "failed"])
+    }
+
+    @Test func claimsWithoutAnOutcomeAreInDoubtAfterARestart() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = "\(directory)/deliveries.jsonl"
+        let alert = Self.alert
+        do {
+            let outbox = try Outbox(path: path)
+            try outbox.enqueue(["a", "b", "c", "d"].map { Delivery(id: "evt-1:\($0)", channel: $0, alert: alert) })
+            try outbox.claim("evt-1:a", attempt: 1) // on the wire when the process died
+            try outbox.claim("evt-1:b", attempt: 1) // answered 503: known not delivered
+            try outbox.recordAttempts("evt-1:b", attempts: 1)
+            try outbox.claim("evt-1:c", attempt: 1) // delivered
+            try outbox.finish("evt-1:c", state: "delivered", attempts: 1, status: 200, detail: nil)
+            try outbox.claim("evt-1:b", attempt: 2) // the retry, on the wire
+        }
+        let reopened = try Outbox(path: path)
+        #expect(reopened.inDoubt == ["evt-1:a", "evt-1:b"])
+        #expect(reopened.pending.map(\.id) == ["evt-1:a", "evt-1:b", "evt-1:d"], "in doubt is still pending: sent again")
+        #expect(reopened.pending.map(\.attempts) == [1, 2, 0])
     }
 
     @Test func aLargeOutboxIsCompactedKeepingWhatMatters() throws {

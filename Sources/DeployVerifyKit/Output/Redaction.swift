@@ -66,6 +66,41 @@ package struct Redactor: Sendable {
         secrets.sort { $0.count > $1.count }
     }
 
+    /// Registers a URL that is a secret as a whole (a Slack, Teams or Discord webhook carries its
+    /// token in the path): the URL, and the parts a receiver might echo on their own — the
+    /// credentials, the path with and without its query, the query and each of its values, and
+    /// every path segment that looks like a token rather than a word (`T0001/B0002/XXXX`, not
+    /// `services`) — each as written and percent-decoded. Only the scheme and host stay readable.
+    package mutating func addURL(_ url: String) {
+        add(url)
+        guard let components = URLComponents(string: url), components.host != nil else { return }
+        var parts: [String] = []
+        if let password = components.percentEncodedPassword { parts.append(password) }
+        if let user = components.percentEncodedUser, components.percentEncodedPassword != nil { parts.append(user) }
+        let path = components.percentEncodedPath
+        if path.count > 1 { parts.append(path) }
+        if let query = components.percentEncodedQuery, !query.isEmpty {
+            parts.append(query)
+            parts.append(path + "?" + query)
+            for item in components.percentEncodedQueryItems ?? [] {
+                if let value = item.value { parts.append(value) }
+            }
+        }
+        for segment in path.split(separator: "/") where Self.looksLikeToken(segment) { parts.append(String(segment)) }
+        for part in parts {
+            add(part)
+            if let decoded = part.removingPercentEncoding, decoded != part { add(decoded) }
+        }
+    }
+
+    /// A path segment that reads as an identifier or a token (digits, capitals or symbols in it,
+    /// or long), not as a word of an API's path such as `services` or `webhooks`.
+    private static func looksLikeToken(_ segment: Substring) -> Bool {
+        guard segment.count >= 6 else { return false }
+        if segment.count >= 24 { return true }
+        return segment.contains { !($0.isLowercase || $0 == "-" || $0 == "_" || $0 == ".") }
+    }
+
     /// Registers the value of every sensitive header.
     package mutating func addHeaders(_ headers: [(name: String, value: String)]) {
         for (name, value) in headers where Redaction.isSensitiveHeader(name) { add(value) }

@@ -63,6 +63,7 @@ package struct AlertDeliverer: Sendable {
         var attempts = delivery.attempts
         while true {
             attempts += 1
+            try? outbox?.claim(delivery.id, attempt: attempts)
             let attempt = await send(delivery.alert, to: channel)
             switch attempt {
             case .success(let status):
@@ -81,16 +82,16 @@ package struct AlertDeliverer: Sendable {
                     log("alert \(delivery.alert.id) to '\(channel.name)' failed: \(final)")
                     return .failed(status: status, detail: final)
                 }
+                // The answer is in: the attempt is no longer in doubt.
+                try? outbox?.recordAttempts(delivery.id, attempts: attempts)
                 let wait = after.map { min($0, settings.maxBackoff) } ?? backoff(attempts)
                 if let deadline, ContinuousClock.now + wait > deadline {
-                    try? outbox?.recordAttempts(delivery.id, attempts: attempts)
                     log("alert \(delivery.alert.id) to '\(channel.name)' still pending (\(detail)); it is retried on the next run")
                     return .postponed
                 }
                 do {
                     try await Task.sleep(for: wait)
                 } catch {
-                    try? outbox?.recordAttempts(delivery.id, attempts: attempts)
                     return .postponed
                 }
             }
@@ -111,7 +112,7 @@ package struct AlertDeliverer: Sendable {
                 let result = try await ProcessRunner.run(arguments, environment: environment, input: Array(input.utf8),
                                                          timeout: .seconds(60))
                 if result.exitCode == 0 { return .success(nil) }
-                let output = (result.stderr.isEmpty ? result.stdout : result.stderr).trimmed.suffix(200)
+                let output = redactor.redact(result.stderr.isEmpty ? result.stdout : result.stderr).trimmed.suffix(200)
                 return .retry(nil, "the command ended with \(result.statusDescription)" + (output.isEmpty ? "" : ": \(output)"), after: nil)
             } catch {
                 return .permanent(nil, error.description)
@@ -124,12 +125,18 @@ package struct AlertDeliverer: Sendable {
             options.timeout = settings.timeout
             options.maxRedirects = 0
             options.maxBodyBytes = 64 * 1024
-            let result = await prober.probe(url, options: options)
+            // A request on the wire is not cancelled when the watcher is told to stop: the
+            // receiver may already have it, and only its answer tells whether to send it again.
+            // It finishes within the channel timeout; no new one starts.
+            let result = await Task { await prober.probe(url, options: options) }.value
             guard let status = result.status else {
                 // The URL is a secret: say what happened, not where.
                 return .retry(nil, "\(result.failure?.className ?? "error"): could not reach the \(channel.kind.rawValue) endpoint", after: nil)
             }
-            let answer = String(decoding: result.body.prefix(200), as: UTF8.self).trimmed
+            // Receivers echo the request path in error pages, and a channel's path is a secret:
+            // the whole body is redacted before an excerpt of it is kept (a cut first could
+            // leave half a token that no longer matches).
+            let answer = String(redactor.redact(String(decoding: result.body, as: UTF8.self)).trimmed.prefix(200))
             let detail = "HTTP \(status)" + (answer.isEmpty ? "" : ": \(answer)")
             switch status {
             case 200..<300: return .success(status)

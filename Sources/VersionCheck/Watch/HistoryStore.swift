@@ -71,7 +71,9 @@ package final class JSONLinesFile: @unchecked Sendable {
     }
 
     /// Appends the lines (each without its newline) with one write, then flushes them to disk.
-    package func append(_ lines: [String]) throws(StoreError) {
+    /// Without `sync` the write is not flushed: it survives the process being killed (the kernel
+    /// has it), not a power cut.
+    package func append(_ lines: [String], sync: Bool = true) throws(StoreError) {
         guard !lines.isEmpty else { return }
         var buffer = [UInt8]()
         for line in lines {
@@ -80,7 +82,7 @@ package final class JSONLinesFile: @unchecked Sendable {
         }
         let status = buffer.withUnsafeBytes { cshims_write_all(fd, $0.baseAddress, $0.count) }
         guard status == 0 else { throw .system("cannot write", path) }
-        guard fsync(fd) == 0 else { throw .system("cannot flush", path) }
+        if sync, fsync(fd) != 0 { throw .system("cannot flush", path) }
         size += UInt64(buffer.count)
     }
 

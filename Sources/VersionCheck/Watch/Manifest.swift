@@ -115,11 +115,15 @@ private struct ManifestReader: JSONFileReading {
     }
 
     /// A string with `${NAME}` taken from the environment; an undefined name is an error.
-    mutating func expanded(_ value: JSONValue?, _ path: String, secret: Bool = false) throws(ManifestError) -> String {
+    /// With `secret`, the value is masked in all output; with `secretURL`, every part of it a
+    /// receiver could echo (path, segments, query) is too.
+    mutating func expanded(_ value: JSONValue?, _ path: String, secret: Bool = false, secretURL: Bool = false) throws(ManifestError) -> String {
         let text = try string(value, path)
         do {
             let result = try EnvironmentExpansion.expand(text) { environment[$0] }
-            if secret {
+            if secretURL {
+                redactor.addURL(result.text)
+            } else if secret {
                 redactor.add(result.text)
             } else if !result.names.isEmpty {
                 // Values that came from the environment are masked when they look like credentials.
@@ -210,9 +214,9 @@ private struct ManifestReader: JSONFileReading {
             for (index, item) in items.enumerated() { channel.command.append(try expanded(item, "\(path).command[\(index)]")) }
         case .pagerduty:
             channel.routingKey = try expanded(object["routingKey"], "\(path).routingKey", secret: true)
-            if object["url"] != nil { channel.url = try expanded(object["url"], "\(path).url", secret: true) }
+            if object["url"] != nil { channel.url = try expanded(object["url"], "\(path).url", secretURL: true) }
         default:
-            channel.url = try expanded(object["url"], "\(path).url", secret: true)
+            channel.url = try expanded(object["url"], "\(path).url", secretURL: true)
         }
         if let url = channel.url, case .failure = ProbeTarget.parse(url) {
             throw error("\(path).url", "not an http:// or https:// URL")

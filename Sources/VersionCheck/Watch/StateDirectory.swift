@@ -96,14 +96,20 @@ package struct Delivery: Sendable {
 }
 
 /// Alerts waiting to be sent, in `deliveries.jsonl`. A delivery is written here (and flushed)
-/// before it is first sent, and its end (delivered, or failed for good) after: after a crash or
-/// a restart, what was pending is sent again with the same idempotency key, and what ended is
-/// never sent again.
+/// before it is first sent; each attempt is claimed (`sending`) just before its request goes out
+/// and its outcome recorded the moment the answer is in: `delivered`, `failed` for good, or
+/// `retrying` after an error answer. After a crash or a restart, what was pending is sent again
+/// with the same idempotency key, and what ended is never sent again. A delivery whose last
+/// record is a claim was on the wire when the watcher died: it is sent again too (at least once),
+/// and counted in ``inDoubt`` so that the restart says so.
 package final class Outbox: @unchecked Sendable {
     private let file: JSONLinesFile
     private let lock = NSLock()
     private var pendingDeliveries: [Delivery] = []
     private var known: Set<String> = []
+    /// Ids of the deliveries that were being sent when the previous watcher stopped: the
+    /// receiver may or may not have them.
+    package let inDoubt: Set<String>
 
     /// - Parameter compactAbove: past this size, the file is rewritten on opening with what is
     ///   still needed: pending deliveries in full, failed ones in full (the record of what could
@@ -114,6 +120,7 @@ package final class Outbox: @unchecked Sendable {
         var lines: [String: [[UInt8]]] = [:] // the records of each delivery still pending, or failed
         var ended: [(id: String, state: String)] = []
         var known: Set<String> = []
+        var inDoubt: Set<String> = []
         try JSONLinesFile.forEachLine(path: path) { line in
             guard case .object(let record)? = try? JSONParser().parse(Array(line)), let id = record["id"]?.stringValue else { return }
             known.insert(id)
@@ -125,10 +132,16 @@ package final class Outbox: @unchecked Sendable {
                     order.append(id)
                     lines[id] = [Array(line)]
                 }
+            case "sending":
+                pending[id]?.attempts = record["attempt"]?.scalarText.flatMap { Int($0) } ?? 0
+                lines[id, default: []].append(Array(line))
+                inDoubt.insert(id)
             case "retrying":
                 pending[id]?.attempts = record["attempts"]?.scalarText.flatMap { Int($0) } ?? 0
                 lines[id, default: []].append(Array(line))
+                inDoubt.remove(id)
             default:
+                inDoubt.remove(id)
                 pending[id] = nil
                 if state == "failed" {
                     lines[id, default: []].append(Array(line))
@@ -139,6 +152,7 @@ package final class Outbox: @unchecked Sendable {
             }
         }
         self.known = known
+        self.inDoubt = inDoubt
         pendingDeliveries = order.compactMap { pending[$0] }
 
         var size = stat()
@@ -192,17 +206,23 @@ package final class Outbox: @unchecked Sendable {
         return fresh
     }
 
-    /// Records the attempts made so far on a delivery that stays pending.
+    /// Claims an attempt just before its request goes out. Written, not flushed: it is there
+    /// for the next start if this process is killed, and only informs (what is pending is sent
+    /// again whether or not a claim survives a power cut).
+    package func claim(_ id: String, attempt: Int) throws(StoreError) {
+        try append(id, state: "sending", sync: false) { json in
+            json.key("attempt")
+            json.number(attempt)
+        }
+    }
+
+    /// Records the attempts made so far on a delivery that stays pending (after an error answer,
+    /// or when it is postponed).
     package func recordAttempts(_ id: String, attempts: Int) throws(StoreError) {
-        var json = JSONText()
-        json.object { json in
-            json.member("id", id)
-            json.member("state", "retrying")
+        try append(id, state: "retrying") { json in
             json.key("attempts")
             json.number(attempts)
-            json.member("time", Timestamps.iso8601(Date(), milliseconds: true))
         }
-        try file.append([json.text])
         lock.withLock {
             if let index = pendingDeliveries.firstIndex(where: { $0.id == id }) { pendingDeliveries[index].attempts = attempts }
         }
@@ -210,19 +230,26 @@ package final class Outbox: @unchecked Sendable {
 
     /// Records how a delivery ended: `delivered`, or `failed` for good.
     package func finish(_ id: String, state: String, attempts: Int, status: Int?, detail: String?) throws(StoreError) {
-        var json = JSONText()
-        json.object { json in
-            json.member("id", id)
-            json.member("state", state)
+        try append(id, state: state) { json in
             json.key("attempts")
             json.number(attempts)
             json.key("status")
             if let status { json.number(status) } else { json.null() }
             json.member("detail", detail)
+        }
+        lock.withLock { pendingDeliveries.removeAll { $0.id == id } }
+    }
+
+    /// One record: `{"id", "state", …fields, "time"}`.
+    private func append(_ id: String, state: String, sync: Bool = true, fields: (inout JSONText) -> Void) throws(StoreError) {
+        var json = JSONText()
+        json.object { json in
+            json.member("id", id)
+            json.member("state", state)
+            fields(&json)
             json.member("time", Timestamps.iso8601(Date(), milliseconds: true))
         }
-        try file.append([json.text])
-        lock.withLock { pendingDeliveries.removeAll { $0.id == id } }
+        try file.append([json.text], sync: sync)
     }
 
     /// Every record, for `versioncheck history --alerts` and the tests.

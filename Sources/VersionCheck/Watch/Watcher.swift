@@ -67,6 +67,11 @@ package final class Watcher: Sendable {
         if directory.history.file.repairedBytes > 0 {
             log("repaired \(directory.historyPath): removed a torn last record (\(directory.history.file.repairedBytes) bytes)")
         }
+        let inDoubt = directory.outbox.inDoubt.count
+        if inDoubt > 0 {
+            log("\(inDoubt) alert\(inDoubt == 1 ? " was" : "s were") being sent when the last watcher stopped: sent again with "
+                + "the same Idempotency-Key (a receiver that honours it drops the repeat)")
+        }
         state = Locked(WatchState())
         loading = Task.detached { try directory.loadState() }
     }
