@@ -24,6 +24,16 @@ package struct JSONFileError: Error, CustomStringConvertible, Sendable {
             throw JSONFileError(file: file, location: "line \(error.line), column \(error.column)", message: error.message)
         }
     }
+
+    /// Parses the file's bytes as YAML (`YAMLReader`); a syntax error, or something the reader
+    /// refuses, names the line and column.
+    package static func parseYAML(_ bytes: [UInt8], file: String) throws(JSONFileError) -> JSONValue {
+        do {
+            return try YAMLReader.parse(bytes)
+        } catch {
+            throw JSONFileError(file: file, location: "line \(error.line), column \(error.column)", message: error.message)
+        }
+    }
 }
 
 /// Typed reads out of a parsed JSON file, each error naming the JSON path. A file format's
