@@ -11,7 +11,7 @@ import Darwin
 package enum VersionCheckCommand {
     package static let help = """
     usage: versioncheck --expect VERSION [options] URL...
-           versioncheck watch | history | status …   (see versioncheck watch --help)
+           versioncheck watch | history | status | state init …   (see versioncheck watch --help)
 
     Confirms the version that each URL reports: reads its JSON body (InfoEndpoint's /info, Spring
     Boot Actuator's /actuator/info, Kubernetes' /version, health+json), compares the version with
@@ -74,7 +74,17 @@ package enum VersionCheckCommand {
 
     /// Runs the command and returns the exit status.
     package static func main(_ arguments: [String], environment: [String: String]) async -> Int32 {
-        if let command = arguments.first, ["watch", "history", "status"].contains(command) {
+        var arguments = arguments
+        if arguments.isEmpty, environment[LambdaRuntime.endpointVariable] != nil {
+            // Lambda runs `bootstrap` without arguments: the function's configuration gives them.
+            guard let line = environment["VERSIONCHECK_ARGS"], !line.trimmed.isEmpty else {
+                return await LambdaRuntime.reportInitError(UsageError(
+                    "set VERSIONCHECK_ARGS to the command line, e.g. 'watch --once --manifest s3://BUCKET/fleet.yaml --state dynamodb://TABLE'"),
+                    environment: environment)
+            }
+            arguments = line.split(whereSeparator: \.isWhitespace).map(String.init)
+        }
+        if let command = arguments.first, ["watch", "history", "status", "state"].contains(command) {
             return await WatchCommand.main(command, Array(arguments.dropFirst()), environment: environment)
         }
         let console = Console()

@@ -113,9 +113,9 @@ struct WatchStoreTests {
                                              Delivery(id: "evt-1:slack", channel: "slack", alert: alert),
                                              Delivery(id: "evt-1:pd", channel: "pd", alert: alert)])
             #expect(queued.count == 3)
-            try outbox.finish("evt-1:ops", state: "delivered", attempts: 1, status: 200, detail: nil)
-            try outbox.recordAttempts("evt-1:slack", attempts: 2)
-            try outbox.finish("evt-1:pd", state: "failed", attempts: 1, status: 404, detail: "HTTP 404")
+            try outbox.recordEnd("evt-1:ops", state: "delivered", attempts: 1, status: 200, detail: nil)
+            try outbox.recordRetry("evt-1:slack", attempts: 2)
+            try outbox.recordEnd("evt-1:pd", state: "failed", attempts: 1, status: 404, detail: "HTTP 404")
         }
         // After a restart: only the slack delivery is pending, with its two attempts counted;
         // queuing the same deliveries again (a replay) adds nothing.
@@ -136,12 +136,12 @@ struct WatchStoreTests {
         do {
             let outbox = try Outbox(path: path)
             try outbox.enqueue(["a", "b", "c", "d"].map { Delivery(id: "evt-1:\($0)", channel: $0, alert: alert) })
-            try outbox.claim("evt-1:a", attempt: 1) // on the wire when the process died
-            try outbox.claim("evt-1:b", attempt: 1) // answered 503: known not delivered
-            try outbox.recordAttempts("evt-1:b", attempts: 1)
-            try outbox.claim("evt-1:c", attempt: 1) // delivered
-            try outbox.finish("evt-1:c", state: "delivered", attempts: 1, status: 200, detail: nil)
-            try outbox.claim("evt-1:b", attempt: 2) // the retry, on the wire
+            try outbox.recordClaim("evt-1:a", attempt: 1) // on the wire when the process died
+            try outbox.recordClaim("evt-1:b", attempt: 1) // answered 503: known not delivered
+            try outbox.recordRetry("evt-1:b", attempts: 1)
+            try outbox.recordClaim("evt-1:c", attempt: 1) // delivered
+            try outbox.recordEnd("evt-1:c", state: "delivered", attempts: 1, status: 200, detail: nil)
+            try outbox.recordClaim("evt-1:b", attempt: 2) // the retry, on the wire
         }
         let reopened = try Outbox(path: path)
         #expect(reopened.inDoubt == ["evt-1:a", "evt-1:b"])
@@ -161,12 +161,12 @@ struct WatchStoreTests {
             let outbox = try Outbox(path: path)
             for number in 1...50 {
                 try outbox.enqueue([Delivery(id: "evt-\(number):ops", channel: "ops", alert: alert("evt-\(number)"))])
-                try outbox.finish("evt-\(number):ops", state: "delivered", attempts: 1, status: 200, detail: nil)
+                try outbox.recordEnd("evt-\(number):ops", state: "delivered", attempts: 1, status: 200, detail: nil)
             }
             try outbox.enqueue([Delivery(id: "evt-51:ops", channel: "ops", alert: alert("evt-51"))])
-            try outbox.finish("evt-51:ops", state: "failed", attempts: 1, status: 404, detail: "HTTP 404: no such hook")
+            try outbox.recordEnd("evt-51:ops", state: "failed", attempts: 1, status: 404, detail: "HTTP 404: no such hook")
             try outbox.enqueue([Delivery(id: "evt-52:ops", channel: "ops", alert: alert("evt-52"))])
-            try outbox.recordAttempts("evt-52:ops", attempts: 3)
+            try outbox.recordRetry("evt-52:ops", attempts: 3)
         }
         let before = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
         let compacted = try Outbox(path: path, compactAbove: 1024)
@@ -183,7 +183,7 @@ struct WatchStoreTests {
         // Reopened again (small now): the same picture, and the file still takes appends.
         let reopened = try Outbox(path: path, compactAbove: 1 << 20)
         #expect(reopened.pending.map(\.id) == ["evt-52:ops"])
-        try reopened.finish("evt-52:ops", state: "delivered", attempts: 4, status: 200, detail: nil)
+        try reopened.recordEnd("evt-52:ops", state: "delivered", attempts: 4, status: 200, detail: nil)
         #expect(try Outbox(path: path).pending.isEmpty)
     }
 }

@@ -124,7 +124,7 @@ package struct DynamoDB: Sendable {
         return try await client.json(.dynamoDB, target: "DynamoDB_20120810.\(operation)", version: "1.0", body: json.text)
     }
 
-    static func write(_ item: DynamoItem, to json: inout JSONText) {
+    package static func write(_ item: DynamoItem, to json: inout JSONText) {
         json.object { json in
             for key in item.keys.sorted() {
                 json.key(key)
@@ -133,7 +133,7 @@ package struct DynamoDB: Sendable {
         }
     }
 
-    static func item(_ json: JSONValue?) -> DynamoItem? {
+    package static func item(_ json: JSONValue?) -> DynamoItem? {
         guard case .object(let object)? = json else { return nil }
         var item: DynamoItem = [:]
         for (key, value) in object.members {
@@ -236,6 +236,28 @@ package struct DynamoDB: Sendable {
             startKey = Self.item(answer["LastEvaluatedKey"])
             if startKey?.isEmpty == true { startKey = nil }
         } while startKey != nil && (limit.map { items.count < $0 } ?? true)
+        return items
+    }
+
+    /// Every item matching the filter, reading the whole table page after page: for ad-hoc
+    /// audits (`versioncheck history` without a service), never for a watch cycle.
+    package func scan(filter: String, names: [String: String] = [:], values: DynamoItem) async throws(AWSError) -> [DynamoItem] {
+        var items: [DynamoItem] = []
+        var startKey: DynamoItem?
+        repeat {
+            let answer = try await call("Scan") { json in
+                json.member("TableName", table)
+                json.member("FilterExpression", filter)
+                Self.placeholders(&json, names: names, values: values)
+                if let startKey {
+                    json.key("ExclusiveStartKey")
+                    Self.write(startKey, to: &json)
+                }
+            }
+            items += answer["Items"]?.arrayValue?.compactMap { Self.item($0) } ?? []
+            startKey = Self.item(answer["LastEvaluatedKey"])
+            if startKey?.isEmpty == true { startKey = nil }
+        } while startKey != nil
         return items
     }
 

@@ -31,7 +31,7 @@ package struct AlertDeliverer: Sendable {
     /// Delivers, recording each end in the outbox (nil: a one-shot notice, nothing recorded).
     /// Returns the outcome per delivery id.
     @discardableResult
-    package func deliver(_ deliveries: [Delivery], outbox: Outbox?, deadline: ContinuousClock.Instant?) async -> [String: Outcome] {
+    package func deliver(_ deliveries: [Delivery], outbox: (any DeliveryLog)?, deadline: ContinuousClock.Instant?) async -> [String: Outcome] {
         let byChannel = Dictionary(grouping: deliveries, by: \.channel)
         return await withTaskGroup(of: [String: Outcome].self) { group in
             for (_, queue) in byChannel {
@@ -53,37 +53,38 @@ package struct AlertDeliverer: Sendable {
         }
     }
 
-    private func deliver(_ delivery: Delivery, outbox: Outbox?, deadline: ContinuousClock.Instant?) async -> Outcome {
+    private func deliver(_ delivery: Delivery, outbox: (any DeliveryLog)?, deadline: ContinuousClock.Instant?) async -> Outcome {
         guard let channel = channels[delivery.channel] else {
             let detail = "the channel '\(delivery.channel)' is no longer in the manifest"
-            try? outbox?.finish(delivery.id, state: "failed", attempts: 0, status: nil, detail: detail)
+            await outbox?.finish(delivery.id, state: "failed", attempts: 0, status: nil, detail: detail)
             log("alert \(delivery.id) not sent: \(detail)")
             return .failed(status: nil, detail: detail)
         }
         var attempts = delivery.attempts
         while true {
             attempts += 1
-            try? outbox?.claim(delivery.id, attempt: attempts)
+            // Another watcher holds it (or ended it), or the claim could not be written: not now.
+            if let outbox, await !outbox.claim(delivery.id, attempt: attempts) { return .postponed }
             let attempt = await send(delivery.alert, to: channel)
             switch attempt {
             case .success(let status):
-                try? outbox?.finish(delivery.id, state: "delivered", attempts: attempts, status: status, detail: nil)
+                await outbox?.finish(delivery.id, state: "delivered", attempts: attempts, status: status, detail: nil)
                 return .delivered(status: status)
             case .permanent(let status, let detail):
                 let detail = redactor.redact(detail)
-                try? outbox?.finish(delivery.id, state: "failed", attempts: attempts, status: status, detail: detail)
+                await outbox?.finish(delivery.id, state: "failed", attempts: attempts, status: status, detail: detail)
                 log("alert \(delivery.alert.id) to '\(channel.name)' failed for good: \(detail)")
                 return .failed(status: status, detail: detail)
             case .retry(let status, let detail, let after):
                 let detail = redactor.redact(detail)
                 guard attempts < settings.deliveryAttempts else {
                     let final = "gave up after \(attempts) attempts: \(detail)"
-                    try? outbox?.finish(delivery.id, state: "failed", attempts: attempts, status: status, detail: final)
+                    await outbox?.finish(delivery.id, state: "failed", attempts: attempts, status: status, detail: final)
                     log("alert \(delivery.alert.id) to '\(channel.name)' failed: \(final)")
                     return .failed(status: status, detail: final)
                 }
                 // The answer is in: the attempt is no longer in doubt.
-                try? outbox?.recordAttempts(delivery.id, attempts: attempts)
+                await outbox?.recordAttempts(delivery.id, attempts: attempts)
                 let wait = after.map { min($0, settings.maxBackoff) } ?? backoff(attempts)
                 if let deadline, ContinuousClock.now + wait > deadline {
                     log("alert \(delivery.alert.id) to '\(channel.name)' still pending (\(detail)); it is retried on the next run")

@@ -14,18 +14,29 @@ package struct Manifest: Sendable {
     /// Secrets from the manifest (channel URLs, routing keys, header values) for masking.
     package var redactor = Redactor()
 
+    /// The manifest's notation: both give the same document, checked the same way.
+    package enum Format: Sendable {
+        case json, yaml
+    }
+
+    /// A file: YAML when it is named `.yaml` or `.yml`, or does not start with `{`; JSON otherwise.
     /// - Parameter requireServices: false when only the channels are needed (`versioncheck --notify`).
     package static func load(path: String, environment: [String: String], requireServices: Bool = true) throws(ManifestError) -> Manifest {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ManifestError(file: path, location: nil,
                                 message: FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file")
         }
-        return try parse(Array(data), path: path, environment: environment, requireServices: requireServices)
+        let bytes = Array(data)
+        return try parse(bytes, path: path, format: ManifestSource.format(name: path, contentType: nil, bytes: bytes),
+                         environment: environment, requireServices: requireServices)
     }
 
-    package static func parse(_ bytes: [UInt8], path: String, environment: [String: String],
+    package static func parse(_ bytes: [UInt8], path: String, format: Format = .json, environment: [String: String],
                               requireServices: Bool = true) throws(ManifestError) -> Manifest {
-        let document = try JSONFileError.parse(bytes, file: path)
+        let document = switch format {
+        case .json: try JSONFileError.parse(bytes, file: path)
+        case .yaml: try JSONFileError.parseYAML(bytes, file: path)
+        }
         var reader = ManifestReader(file: path, environment: environment)
         return try reader.manifest(document, requireServices: requireServices)
     }

@@ -62,19 +62,61 @@ package final class StateDirectory: @unchecked Sendable {
     /// The snapshot, brought up to date with whatever history holds beyond it. Returns also the
     /// events the snapshot did not cover: their alerts may not have reached the outbox.
     package func loadState() throws(StoreError) -> (state: WatchState, unsnapshotted: [WatchEvent]) {
-        var state = FileManager.default.contents(atPath: snapshotPath).flatMap { WatchState(json: Array($0)) } ?? WatchState()
-        if state.historyOffset > history.file.size {
+        try Self.readState(path: path, historySize: history.file.size)
+    }
+
+    /// The same, read without the lock while a watcher may be writing (`versioncheck status --state`).
+    package static func readState(path: String) throws(StoreError) -> WatchState {
+        var size = stat()
+        guard stat("\(path)/history.jsonl", &size) == 0 else { throw StoreError("no history in \(path) (give the watcher's --state DIR)") }
+        return try readState(path: path, historySize: UInt64(size.st_size)).state
+    }
+
+    private static func readState(path: String, historySize: UInt64) throws(StoreError) -> (state: WatchState, unsnapshotted: [WatchEvent]) {
+        var state = FileManager.default.contents(atPath: "\(path)/state.json").flatMap { WatchState(json: Array($0)) } ?? WatchState()
+        if state.historyOffset > historySize {
             state = WatchState() // the snapshot is ahead of a repaired history: rebuild from history
         }
-        let events = try HistoryStore.query(path: historyPath, from: state.historyOffset)
+        let events = try HistoryStore.query(path: "\(path)/history.jsonl", from: state.historyOffset)
         for event in events { state.apply(event) }
-        state.historyOffset = history.file.size
+        state.historyOffset = historySize
         return (state, events)
     }
 
     /// Writes the snapshot atomically (temporary file, fsync, rename).
     package func save(_ state: WatchState) throws(StoreError) {
         try JSONLinesFile.replace(snapshotPath, with: Array(state.json.utf8))
+    }
+
+    package var documentsPath: String { "\(path)/documents.json" }
+
+    /// Named documents kept with the state, by kind then id (`documents.json`).
+    package func documents() throws(StoreError) -> [String: [String: String]] {
+        guard let data = FileManager.default.contents(atPath: documentsPath) else { return [:] }
+        guard case .object(let root)? = try? JSONParser().parse(Array(data)) else {
+            throw StoreError("\(documentsPath) is not a JSON object")
+        }
+        var documents: [String: [String: String]] = [:]
+        for (kind, value) in root.members {
+            for (id, text) in value.objectValue?.members ?? [] { documents[kind, default: [:]][id] = text.stringValue }
+        }
+        return documents
+    }
+
+    /// Changes the documents and writes them atomically.
+    package func updateDocuments(_ change: (inout [String: [String: String]]) -> Void) throws(StoreError) {
+        var documents = try self.documents()
+        change(&documents)
+        var json = JSONText()
+        json.object { json in
+            for kind in documents.keys.sorted() {
+                json.key(kind)
+                json.object { json in
+                    for (id, text) in documents[kind]!.sorted(by: { $0.key < $1.key }) { json.member(id, text) }
+                }
+            }
+        }
+        try JSONLinesFile.replace(documentsPath, with: Array(json.text.utf8))
     }
 }
 
@@ -209,7 +251,7 @@ package final class Outbox: @unchecked Sendable {
     /// Claims an attempt just before its request goes out. Written, not flushed: it is there
     /// for the next start if this process is killed, and only informs (what is pending is sent
     /// again whether or not a claim survives a power cut).
-    package func claim(_ id: String, attempt: Int) throws(StoreError) {
+    package func recordClaim(_ id: String, attempt: Int) throws(StoreError) {
         try append(id, state: "sending", sync: false) { json in
             json.key("attempt")
             json.number(attempt)
@@ -218,7 +260,7 @@ package final class Outbox: @unchecked Sendable {
 
     /// Records the attempts made so far on a delivery that stays pending (after an error answer,
     /// or when it is postponed).
-    package func recordAttempts(_ id: String, attempts: Int) throws(StoreError) {
+    package func recordRetry(_ id: String, attempts: Int) throws(StoreError) {
         try append(id, state: "retrying") { json in
             json.key("attempts")
             json.number(attempts)
@@ -229,7 +271,7 @@ package final class Outbox: @unchecked Sendable {
     }
 
     /// Records how a delivery ended: `delivered`, or `failed` for good.
-    package func finish(_ id: String, state: String, attempts: Int, status: Int?, detail: String?) throws(StoreError) {
+    package func recordEnd(_ id: String, state: String, attempts: Int, status: Int?, detail: String?) throws(StoreError) {
         try append(id, state: state) { json in
             json.key("attempts")
             json.number(attempts)

@@ -5,9 +5,10 @@ import InfoEndpoint
 /// `versioncheck watch`, `versioncheck history` and `versioncheck status`.
 package enum WatchCommand {
     package static let help = """
-    usage: versioncheck watch --manifest FILE [--state DIR] [--every DURATION | --once] [options]
-           versioncheck history [SERVICE] [--env ENV] [--since DATE] [--limit N] [--state DIR] [--format table|json]
-           versioncheck status --manifest FILE [--format table|json]
+    usage: versioncheck watch --manifest MANIFEST [--state STATE] [--every DURATION | --once] [options]
+           versioncheck history [SERVICE] [--env ENV] [--since DATE] [--limit N] [--state STATE] [--format table|json]
+           versioncheck status --manifest MANIFEST [--state STATE] [--format table|json]
+           versioncheck state init STATE
 
     watch reads every service of the manifest each cycle, compares each instance with what
     history says, records the changes (first-seen, deployed, rolled-back, drift, unreachable,
@@ -16,12 +17,18 @@ package enum WatchCommand {
     sending: retried on network errors, 429 and 5xx, recorded when they fail for good. Each alert
     and channel has an Idempotency-Key; only a crash in mid-send sends one again, with that key.
 
+    MANIFEST is a file, s3://BUCKET/KEY or an http(s):// URL, in YAML or JSON.
+    STATE is a directory (default versioncheck-state; one watcher at a time) or dynamodb://TABLE
+    (shared by any number of watchers; create it with 'versioncheck state init dynamodb://TABLE').
+    AWS settings come from the environment as the AWS CLI reads them (AWS_REGION, AWS_PROFILE,
+    credentials of Lambda, ECS, EKS or EC2, AWS_ENDPOINT_URL).
+
     watch options:
-      -m, --manifest FILE       the services and channels (schema: schemas/manifest.schema.json)
-          --state DIR           history, outbox and lock (default versioncheck-state); one watcher per DIR
+      -m, --manifest MANIFEST   the services and channels (schema: schemas/manifest.schema.json)
+          --state STATE         history, last-seen versions, outbox
           --every DURATION      time between cycles (default 5m)
           --once                one cycle, deliver the alerts, exit: 1 if drift or an unreachable
-                                service is open, 0 otherwise (cron, Kubernetes CronJob)
+                                service is open, 0 otherwise (cron, Kubernetes CronJob, Lambda)
           --deliver-within D    with --once, how long to keep retrying alerts (default 60s); what is
                                 left stays in the outbox for the next run
           --metrics-port PORT   serve Prometheus /metrics (and /info, /health) on this port
@@ -36,9 +43,17 @@ package enum WatchCommand {
           --limit N             the last N events
           --format table|json
 
+    status reads every service now; with --state it shows what the watchers last recorded instead.
+
+    As an AWS Lambda function (provided.al2023, the binary as bootstrap): 'watch --once' runs one
+    cycle per invocation and answers with its summary; without arguments the command line is
+    taken from VERSIONCHECK_ARGS.
+
     exit status: 0 fine; 1 (watch --once, status) drift or an unreachable service is open;
-    2 the manifest or the command line is wrong (the message names the JSON path or flag);
-    3 the state directory cannot be used (another watcher holds it, not writable).
+    2 the manifest, an AWS setting (no region, a bad endpoint) or the command line is wrong (the
+    message names the JSON path, setting or flag); 3 the state cannot be used (another watcher
+    holds the directory, no such table), or AWS credentials are missing or refused (the message
+    lists the sources tried), or AWS cannot be reached.
     """
 
     static let spec: ArgumentList.Spec = {
@@ -73,15 +88,18 @@ package enum WatchCommand {
             let belongs: [String: [String]] = [
                 "watch": ["--env", "--since", "--limit", "--format"],
                 "history": ["--manifest", "--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host", "--quiet"],
-                "status": ["--state", "--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host",
+                "status": ["--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host",
                            "--env", "--since", "--limit", "--quiet"],
+                "state": ["--manifest", "--state", "--every", "--once", "--deliver-within", "--shard", "--metrics-port",
+                          "--metrics-host", "--env", "--since", "--limit", "--format"],
             ]
             for flag in belongs[command] ?? [] where list.has(flag) || list.value(flag) != nil {
                 throw UsageError("\(flag) does not apply to versioncheck \(command)")
             }
             switch command {
             case "watch": return try await watch(list, environment: environment)
-            case "history": return try history(list)
+            case "history": return try await history(list, environment: environment)
+            case "state": return try await state(list, environment: environment)
             default: return try await status(list, environment: environment)
             }
         } catch let error as UsageError {
@@ -94,15 +112,15 @@ package enum WatchCommand {
         } catch let error as StoreError {
             console.error("versioncheck \(command): \(error.description)")
             return 3
+        } catch let error as AWSError {
+            // Settings that cannot work are the user's input (2); credentials refused, a table
+            // missing, AWS out of reach keep the state from being used (3).
+            console.error("versioncheck \(command): \(error.description)")
+            return error.kind == .configuration ? 2 : 3
         } catch {
             console.error("versioncheck \(command): \(error)")
             return 3
         }
-    }
-
-    static func manifest(_ list: ArgumentList, environment: [String: String]) throws -> Manifest {
-        guard let path = list.value("--manifest") else { throw UsageError("--manifest FILE is required") }
-        return try Manifest.load(path: path, environment: environment)
     }
 
     static func duration(_ list: ArgumentList, _ option: String) throws(UsageError) -> Duration? {
@@ -115,42 +133,93 @@ package enum WatchCommand {
 
     // MARK: watch
 
+    /// What `watch` was asked to do.
+    struct WatchRun: Sendable {
+        var source: ManifestSource
+        var location: StoreLocation
+        var once: Bool
+        var every: Duration
+        var deliverWithin: Duration
+        var shard: Shard?
+        var shardText: String?
+        var metricsPort: Int?
+        var metricsHost: String
+        var quiet: Bool
+        var environment: [String: String]
+    }
+
     static func watch(_ list: ArgumentList, environment: [String: String]) async throws -> Int32 {
         for flag in ["--env", "--since", "--limit", "--format"] where list.value(flag) != nil {
             throw UsageError("\(flag) applies to versioncheck history")
         }
-        let manifest = try self.manifest(list, environment: environment)
+        guard let manifestText = list.value("--manifest") else { throw UsageError("--manifest FILE is required") }
         let once = list.has("--once")
-        let every = try duration(list, "--every") ?? .seconds(300)
         if once, list.value("--every") != nil { throw UsageError("--every and --once contradict each other") }
-        let deliverWithin = try duration(list, "--deliver-within") ?? .seconds(60)
-        let shard = try list.value("--shard") { text in
+        var run = WatchRun(
+            source: try ManifestSource(manifestText),
+            location: try StoreLocation(list.value("--state") ?? "versioncheck-state"),
+            once: once, every: try duration(list, "--every") ?? .seconds(300),
+            deliverWithin: try duration(list, "--deliver-within") ?? .seconds(60),
+            metricsHost: list.value("--metrics-host") ?? "0.0.0.0", quiet: list.has("--quiet"), environment: environment)
+        run.shardText = list.value("--shard")
+        run.shard = try list.value("--shard") { text in
             guard let shard = Shard(text) else { throw ValueError("'\(text)' is not K/N with 1 <= K <= N, such as 2/3") }
             return shard
         }
-        let metricsPort = try list.value("--metrics-port") { text in
+        run.metricsPort = try list.value("--metrics-port") { text in
             guard let port = Int(text), (0...65535).contains(port) else { throw ValueError("'\(text)' is not a port from 0 to 65535") }
             return port
         }
-        let quiet = list.has("--quiet")
+        let aws = try awsClient(for: run)
+        if once, environment[LambdaRuntime.endpointVariable] != nil {
+            return await WatchLambda.serve(run, aws: aws)
+        }
+        let manifest = try await run.source.load(environment: environment, aws: aws)
+        let store = try await openStore(run.location, aws: aws, settings: manifest.settings)
+        return await watch(run, manifest: manifest, store: store)
+    }
+
+    /// The AWS client when the manifest or the state is in AWS.
+    static func awsClient(for run: WatchRun) throws(AWSError) -> AWSClient? {
+        var needed = run.source.needsAWS
+        if case .dynamoDB = run.location { needed = true }
+        return needed ? try AWSClient(environment: run.environment) : nil
+    }
+
+    /// The state directory (locked for this watcher) or the DynamoDB table (checked).
+    static func openStore(_ location: StoreLocation, aws: AWSClient?, settings: WatchSettings) async throws -> any WatchStore {
+        switch location {
+        case .directory(let path):
+            return try LocalWatchStore(path: path)
+        case .dynamoDB(let table):
+            guard let aws else { throw StoreError("\(location): no AWS client") }
+            // A claim outlives any request on the wire: a dead watcher's deliveries wait this long.
+            let lease = settings.timeout * 2 + .seconds(2)
+            return try await DynamoWatchStore.open(client: aws, table: table, lease: lease)
+        }
+    }
+
+    /// Cycles until stopped (or once), delivering alerts between cycles.
+    static func watch(_ run: WatchRun, manifest: Manifest, store: any WatchStore) async -> Int32 {
         let console = Console()
         let redactor = manifest.redactor
         let log: @Sendable (String) -> Void = { console.error("versioncheck watch: " + redactor.redact($0)) }
-
-        let directory = try StateDirectory(path: list.value("--state") ?? "versioncheck-state")
-        let watcher = Watcher(manifest: manifest, shard: shard, directory: directory, log: log)
-        if watcher.services.isEmpty { log("no service of the manifest falls in shard \(list.value("--shard") ?? "")") }
+        let watcher = Watcher(manifest: manifest, shard: run.shard, store: store, log: log)
+        if watcher.services.isEmpty { log("no service of the manifest falls in shard \(run.shardText ?? "")") }
 
         var server: HTTPServer?
-        if let metricsPort {
-            server = HTTPServer(configuration: InfoServer.Configuration(host: list.value("--metrics-host") ?? "0.0.0.0", port: metricsPort),
-                                handler: WatchMetricsHandler(watcher: watcher))
+        if let metricsPort = run.metricsPort {
+            let metrics = HTTPServer(configuration: InfoServer.Configuration(host: run.metricsHost, port: metricsPort),
+                                     handler: WatchMetricsHandler(watcher: watcher))
             do {
-                try server!.start()
+                try metrics.start()
             } catch {
-                throw StoreError("--metrics-port \(metricsPort): \(error)")
+                log("--metrics-port \(metricsPort): \(error)")
+                store.close()
+                return 3
             }
-            if !quiet { console.line("versioncheck watch: metrics on " + server!.addresses.map { "http://\($0)/metrics" }.joined(separator: " ")) }
+            server = metrics
+            if !run.quiet { console.line("versioncheck watch: metrics on " + metrics.addresses.map { "http://\($0)/metrics" }.joined(separator: " ")) }
         }
 
         let signals = StopSignals()
@@ -163,16 +232,16 @@ package enum WatchCommand {
                     return 0
                 } catch {
                     log("cycle failed: \(error)")
-                    // A state directory that cannot be read at all is not retried: exit 3 as for a lock.
-                    if once || !watcher.hasState { return 3 }
-                    try? await Task.sleep(for: every)
+                    // A store that cannot be read at all is not retried: exit 3 as for a lock.
+                    if run.once || !watcher.hasState { return 3 }
+                    try? await Task.sleep(for: run.every)
                     if Task.isCancelled { return 0 }
                     continue
                 }
-                print(report, quiet: quiet, console: console, redactor: redactor)
-                let next = ContinuousClock.now + every
-                _ = await watcher.deliverPending(deadline: once ? .now + deliverWithin : next)
-                if once { return report.hasOpenProblems ? 1 : 0 }
+                print(report, quiet: run.quiet, console: console, redactor: redactor)
+                let next = ContinuousClock.now + run.every
+                _ = await watcher.deliverPending(deadline: run.once ? .now + run.deliverWithin : next)
+                if run.once { return report.hasOpenProblems ? 1 : 0 }
                 do {
                     try await Task.sleep(until: next)
                 } catch {
@@ -182,13 +251,13 @@ package enum WatchCommand {
         }
         let stopper = Task {
             let number = await signals.wait()
-            if !quiet { log("received \(number == SIGINT ? "SIGINT" : "SIGTERM"), stopping") }
+            if !run.quiet { log("received \(number == SIGINT ? "SIGINT" : "SIGTERM"), stopping") }
             loop.cancel()
         }
         let status = await loop.value
         stopper.cancel()
         await server?.stop(gracePeriod: .seconds(2))
-        directory.unlock()
+        store.close()
         keptUntilExit.withLock { $0 = watcher }
         return status
     }
@@ -220,15 +289,32 @@ package enum WatchCommand {
         console.line(redactor.redact(summary))
     }
 
+    // MARK: state init
+
+    /// `versioncheck state init dynamodb://TABLE` creates the table (on-demand billing) and says
+    /// so; for a directory, creates it.
+    static func state(_ list: ArgumentList, environment: [String: String]) async throws -> Int32 {
+        guard list.positional.count == 2, list.positional[0] == "init" else {
+            throw UsageError("expected 'state init dynamodb://TABLE' (or a directory)")
+        }
+        let console = Console()
+        switch try StoreLocation(list.positional[1]) {
+        case .directory(let path):
+            let store = try LocalWatchStore(path: path)
+            store.close()
+            console.line("state directory \(path) is ready")
+        case .dynamoDB(let table):
+            let aws = try AWSClient(environment: environment)
+            console.line(try await DynamoWatchStore.initialize(client: aws, table: table))
+        }
+        return 0
+    }
+
     // MARK: history
 
-    static func history(_ list: ArgumentList) throws -> Int32 {
+    static func history(_ list: ArgumentList, environment: [String: String]) async throws -> Int32 {
         guard list.positional.count <= 1 else { throw UsageError("unexpected argument '\(list.positional[1])'") }
-        let directory = list.value("--state") ?? "versioncheck-state"
-        let path = "\(directory)/history.jsonl"
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw StoreError("no history in \(directory) (give the watcher's --state DIR)")
-        }
+        let location = try StoreLocation(list.value("--state") ?? "versioncheck-state")
         let since = try list.value("--since") { text -> Date in
             if let date = Timestamps.parse(text) ?? Timestamps.parse(text + "T00:00:00Z") { return date }
             if text.hasSuffix("d"), let days = Double(text.dropLast()), days > 0 { return Date().addingTimeInterval(-days * 86400) }
@@ -243,26 +329,49 @@ package enum WatchCommand {
         }
         let format = list.value("--format") ?? "table"
         guard format == "table" || format == "json" else { throw UsageError("--format: '\(format)' is not table or json") }
-        let service = list.positional.first, environment = list.value("--env")
+        let service = list.positional.first, environmentName = list.value("--env")
         let console = Console()
-        if format == "json", limit == nil {
-            // Streamed as stored: a store of millions of events is never held in memory.
-            var output = Array("[".utf8)
-            var first = true
-            try HistoryStore.scan(path: path, service: service, environment: environment, since: since) { line in
-                if !first { output.append(contentsOf: ",\n".utf8) }
-                first = false
-                output.append(contentsOf: line)
-                if output.count > 1 << 20 {
-                    FileHandle.standardOutput.write(Data(output))
-                    output.removeAll(keepingCapacity: true)
-                }
+        var lines: [[UInt8]] = []
+        switch location {
+        case .dynamoDB(let table):
+            let aws = try AWSClient(environment: environment)
+            lines = try await DynamoHistory(table: DynamoDB(client: aws, table: table))
+                .events(service: service, environment: environmentName, since: since).map { Array($0.jsonLine.utf8) }
+            if let limit, lines.count > limit { lines = Array(lines.suffix(limit)) }
+        case .directory(let directory):
+            let path = "\(directory)/history.jsonl"
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw StoreError("no history in \(directory) (give the watcher's --state DIR)")
             }
-            output.append(contentsOf: "]\n".utf8)
-            FileHandle.standardOutput.write(Data(output))
-            return 0
+            if format == "json", limit == nil {
+                try streamJSON(path: path, service: service, environment: environmentName, since: since)
+                return 0
+            }
+            lines = try lastLines(path: path, service: service, environment: environmentName, since: since, limit: limit)
         }
-        // With --limit, only the last N lines are kept (a ring), and only they are parsed.
+        return render(lines, format: format, console: console)
+    }
+
+    /// The history file as one JSON array, streamed as stored: a store of millions of events is
+    /// never held in memory.
+    static func streamJSON(path: String, service: String?, environment: String?, since: Date?) throws(StoreError) {
+        var output = Array("[".utf8)
+        var first = true
+        try HistoryStore.scan(path: path, service: service, environment: environment, since: since) { line in
+            if !first { output.append(contentsOf: ",\n".utf8) }
+            first = false
+            output.append(contentsOf: line)
+            if output.count > 1 << 20 {
+                FileHandle.standardOutput.write(Data(output))
+                output.removeAll(keepingCapacity: true)
+            }
+        }
+        output.append(contentsOf: "]\n".utf8)
+        FileHandle.standardOutput.write(Data(output))
+    }
+
+    /// The matching events' lines; with `limit`, only the last N are kept (a ring).
+    static func lastLines(path: String, service: String?, environment: String?, since: Date?, limit: Int?) throws(StoreError) -> [[UInt8]] {
         var lines: [[UInt8]] = []
         var next = 0
         try HistoryStore.scan(path: path, service: service, environment: environment, since: since) { line in
@@ -273,7 +382,11 @@ package enum WatchCommand {
                 lines.append(Array(line))
             }
         }
-        lines = Array(lines[next...] + lines[..<next])
+        return Array(lines[next...] + lines[..<next])
+    }
+
+    /// Events as JSON or as a table.
+    static func render(_ lines: [[UInt8]], format: String, console: Console) -> Int32 {
         if format == "json" {
             console.line("[" + lines.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",\n") + "]")
             return 0
@@ -298,24 +411,61 @@ package enum WatchCommand {
 
     // MARK: status
 
-    /// Every service in every environment, read now: the live version, flagged where staging
-    /// and production differ and where the expected version is not met.
-    static func status(_ list: ArgumentList, environment: [String: String]) async throws -> Int32 {
-        let manifest = try self.manifest(list, environment: environment)
-        let format = list.value("--format") ?? "table"
-        guard format == "table" || format == "json" else { throw UsageError("--format: '\(format)' is not table or json") }
+    /// The version each instance reports now (nil where it cannot be read).
+    static func readNow(_ manifest: Manifest) async -> [[String?]] {
         var options = ProbeOptions()
         options.userAgent = "versioncheck/\(DeployVerifyVersion.current)"
         options.timeout = manifest.settings.timeout
         options.concurrency = manifest.settings.concurrency
-        let prober = try Prober(options: options)
+        guard let prober = try? Prober(options: options) else { return manifest.services.map { $0.urls.map { _ in nil } } }
         var requests: [(url: String, options: ProbeOptions)] = []
         for service in manifest.services {
             var serviceOptions = options
             serviceOptions.headers = [("Accept", "application/json")] + service.headers
             for url in service.urls { requests.append((url, serviceOptions)) }
         }
-        let results = await prober.probeAll(requests)
+        var results = await prober.probeAll(requests)[...]
+        return manifest.services.map { service in
+            let reader = VersionReader(field: service.field, expectation: nil, revision: nil)
+            return service.urls.map { _ in reader.read(results.removeFirst()).version }
+        }
+    }
+
+    /// What the watchers last recorded, read without taking the directory's lock.
+    static func recordedState(_ location: StoreLocation, aws: AWSClient?, services: [WatchedService]) async throws -> WatchState {
+        switch location {
+        case .directory(let path):
+            return try StateDirectory.readState(path: path)
+        case .dynamoDB(let table):
+            guard let aws else { throw StoreError("\(location): no AWS client") }
+            let store = DynamoWatchStore(client: aws, table: table, lease: .seconds(1))
+            try await store.check()
+            return try await store.state(of: services).state
+        }
+    }
+
+    /// Every service in every environment, read now: the live version, flagged where staging
+    /// and production differ and where the expected version is not met.
+    static func status(_ list: ArgumentList, environment: [String: String]) async throws -> Int32 {
+        guard let manifestText = list.value("--manifest") else { throw UsageError("--manifest FILE is required") }
+        let source = try ManifestSource(manifestText)
+        let location = try list.value("--state").map { text throws(UsageError) in try StoreLocation(text) }
+        let format = list.value("--format") ?? "table"
+        guard format == "table" || format == "json" else { throw UsageError("--format: '\(format)' is not table or json") }
+        var needsAWS = source.needsAWS
+        if case .dynamoDB? = location { needsAWS = true }
+        let aws = needsAWS ? try AWSClient(environment: environment) : nil
+        let manifest = try await source.load(environment: environment, aws: aws)
+        // Each service's instances: the version each reports (nil: unreachable).
+        let observed: [[String?]]
+        if let location {
+            let state = try await recordedState(location, aws: aws, services: manifest.services)
+            observed = manifest.services.map { service in
+                service.urls.map { url in state.services[service.key]?.instances[Redaction.url(url)]?.version }
+            }
+        } else {
+            observed = await readNow(manifest)
+        }
 
         struct Cell {
             var versions: [(version: String, count: Int)]
@@ -332,14 +482,11 @@ package enum WatchCommand {
         var cells: [String: [String: Cell]] = [:]
         var serviceOrder: [String] = []
         var environments: [String] = []
-        var cursor = 0
-        for service in manifest.services {
-            let reader = VersionReader(field: service.field, expectation: nil, revision: nil)
+        for (service, versions) in zip(manifest.services, observed) {
             var counts: [String: Int] = [:]
             var unreachable = 0
-            for _ in service.urls {
-                if let version = reader.read(results[cursor]).version { counts[version, default: 0] += 1 } else { unreachable += 1 }
-                cursor += 1
+            for version in versions {
+                if let version { counts[version, default: 0] += 1 } else { unreachable += 1 }
             }
             var expectation: VersionExpectation?
             if case .literal(let literal)? = service.expect { expectation = literal }

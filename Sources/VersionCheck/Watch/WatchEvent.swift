@@ -36,7 +36,13 @@ package struct WatchEvent: Sendable, Equatable {
     /// For `unreachable`: why the reads failed.
     package var detail: String?
 
-    package var id: String { "evt-\(sequence)" }
+    /// Set by stores that do not number events (DynamoDB: `checkout@production#42.1`, the
+    /// service's 42nd recorded change, its first event).
+    package var recordID: String?
+
+    /// The event's identity, which its alert and the alert's idempotency keys carry: `evt-12`
+    /// (the 12th line of a local history) or ``recordID``.
+    package var id: String { recordID ?? "evt-\(sequence)" }
 
     package init(sequence: Int = 0, time: Date, kind: Kind, service: String, environment: String, instance: String,
                  from: String? = nil, to: String? = nil, revision: String? = nil, expected: String? = nil,
@@ -59,8 +65,12 @@ package struct WatchEvent: Sendable, Equatable {
     package var jsonLine: String {
         var json = JSONText()
         json.object { json in
-            json.key("seq")
-            json.number(sequence)
+            if let recordID {
+                json.member("id", recordID)
+            } else {
+                json.key("seq")
+                json.number(sequence)
+            }
             json.member("service", service)
             json.member("environment", environment)
             json.member("kind", kind.rawValue)
@@ -78,7 +88,7 @@ package struct WatchEvent: Sendable, Equatable {
 
     package init?(jsonLine bytes: some Collection<UInt8>) {
         guard case .object(let object)? = try? JSONParser().parse(Array(bytes)),
-              let sequence = object["seq"]?.scalarText.flatMap({ Int($0) }),
+              let sequence = object["seq"]?.scalarText.flatMap({ Int($0) }) ?? (object["id"]?.stringValue != nil ? 0 : nil),
               let service = object["service"]?.stringValue, let environment = object["environment"]?.stringValue,
               let kind = object["kind"]?.stringValue.flatMap(Kind.init(rawValue:)),
               let time = object["time"]?.stringValue.flatMap(Timestamps.parse),
@@ -87,6 +97,7 @@ package struct WatchEvent: Sendable, Equatable {
                   from: object["from"]?.stringValue, to: object["to"]?.stringValue, revision: object["revision"]?.stringValue,
                   expected: object["expected"]?.stringValue, problem: object["problem"]?.stringValue,
                   detail: object["detail"]?.stringValue)
+        recordID = object["id"]?.stringValue
     }
 }
 

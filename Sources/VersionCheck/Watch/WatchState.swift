@@ -78,43 +78,8 @@ package struct WatchState: Sendable {
             json.key("services")
             json.object { json in
                 for key in services.keys.sorted() {
-                    let service = services[key]!
                     json.key(key)
-                    json.object { json in
-                        json.key("versions")
-                        json.array { json in for version in service.versions { json.string(version) } }
-                        if let lastChange = service.lastChange { json.member("lastChange", Timestamps.iso8601(lastChange, milliseconds: true)) }
-                        if let driftSince = service.driftSince { json.member("driftSince", Timestamps.iso8601(driftSince, milliseconds: true)) }
-                        if service.reminders > 0 {
-                            json.key("reminders")
-                            json.number(service.reminders)
-                        }
-                        json.key("instances")
-                        json.object { json in
-                            for url in service.instances.keys.sorted() {
-                                let instance = service.instances[url]!
-                                json.key(url)
-                                // Defaults are left out: a fleet's snapshot is written every cycle.
-                                json.object { json in
-                                    json.member("version", instance.version)
-                                    if let revision = instance.revision { json.member("revision", revision) }
-                                    if instance.failures > 0 {
-                                        json.key("failures")
-                                        json.number(instance.failures)
-                                    }
-                                    if instance.unreachable {
-                                        json.key("unreachable")
-                                        json.bool(true)
-                                    }
-                                    if instance.drift {
-                                        json.key("drift")
-                                        json.bool(true)
-                                    }
-                                    if let lastError = instance.lastError { json.member("lastError", lastError) }
-                                }
-                            }
-                        }
-                    }
+                    services[key]!.write(to: &json)
                 }
             }
         }
@@ -128,28 +93,79 @@ package struct WatchState: Sendable {
               case .object(let services)? = root["services"] else { return nil }
         historyOffset = offset
         lastSequence = sequence
-        func date(_ value: JSONValue?) -> Date? { value?.stringValue.flatMap(Timestamps.parse) }
         for (key, value) in services.members {
-            guard case .object(let object) = value else { return nil }
-            var service = Service()
-            service.versions = object["versions"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            service.lastChange = date(object["lastChange"])
-            service.driftSince = date(object["driftSince"])
-            service.reminders = object["reminders"]?.scalarText.flatMap { Int($0) } ?? 0
-            if case .object(let instances)? = object["instances"] {
-                for (url, item) in instances.members {
-                    guard case .object(let fields) = item else { return nil }
-                    var instance = Instance()
-                    instance.version = fields["version"]?.stringValue
-                    instance.revision = fields["revision"]?.stringValue
-                    instance.failures = fields["failures"]?.scalarText.flatMap { Int($0) } ?? 0
-                    instance.unreachable = fields["unreachable"]?.boolValue ?? false
-                    instance.drift = fields["drift"]?.boolValue ?? false
-                    instance.lastError = fields["lastError"]?.stringValue
-                    service.instances[url] = instance
+            guard let service = Service(json: value) else { return nil }
+            self.services[key] = service
+        }
+    }
+}
+
+extension WatchState.Service {
+    /// The service's part of the snapshot: defaults are left out (a fleet's snapshot is written
+    /// every cycle; a DynamoDB item is billed by its size).
+    package func write(to json: inout JSONText) {
+        json.object { json in
+            json.key("versions")
+            json.array { json in for version in versions { json.string(version) } }
+            if let lastChange { json.member("lastChange", Timestamps.iso8601(lastChange, milliseconds: true)) }
+            if let driftSince { json.member("driftSince", Timestamps.iso8601(driftSince, milliseconds: true)) }
+            if reminders > 0 {
+                json.key("reminders")
+                json.number(reminders)
+            }
+            json.key("instances")
+            json.object { json in
+                for url in instances.keys.sorted() {
+                    let instance = instances[url]!
+                    json.key(url)
+                    json.object { json in
+                        json.member("version", instance.version)
+                        if let revision = instance.revision { json.member("revision", revision) }
+                        if instance.failures > 0 {
+                            json.key("failures")
+                            json.number(instance.failures)
+                        }
+                        if instance.unreachable {
+                            json.key("unreachable")
+                            json.bool(true)
+                        }
+                        if instance.drift {
+                            json.key("drift")
+                            json.bool(true)
+                        }
+                        if let lastError = instance.lastError { json.member("lastError", lastError) }
+                    }
                 }
             }
-            self.services[key] = service
+        }
+    }
+
+    package var json: String {
+        var json = JSONText()
+        write(to: &json)
+        return json.text
+    }
+
+    package init?(json value: JSONValue) {
+        guard case .object(let object) = value else { return nil }
+        func date(_ value: JSONValue?) -> Date? { value?.stringValue.flatMap(Timestamps.parse) }
+        self.init()
+        versions = object["versions"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        lastChange = date(object["lastChange"])
+        driftSince = date(object["driftSince"])
+        reminders = object["reminders"]?.scalarText.flatMap { Int($0) } ?? 0
+        if case .object(let list)? = object["instances"] {
+            for (url, item) in list.members {
+                guard case .object(let fields) = item else { return nil }
+                var instance = WatchState.Instance()
+                instance.version = fields["version"]?.stringValue
+                instance.revision = fields["revision"]?.stringValue
+                instance.failures = fields["failures"]?.scalarText.flatMap { Int($0) } ?? 0
+                instance.unreachable = fields["unreachable"]?.boolValue ?? false
+                instance.drift = fields["drift"]?.boolValue ?? false
+                instance.lastError = fields["lastError"]?.stringValue
+                instances[url] = instance
+            }
         }
     }
 }

@@ -36,8 +36,13 @@ package struct Shard: Sendable, Equatable {
     /// Deterministic on every machine and run: FNV-1a of `name@environment`, not Swift's
     /// per-process seeded hashing.
     package func contains(_ service: WatchedService) -> Bool {
+        contains(key: service.key)
+    }
+
+    /// Whether the part holds this `name@environment` key.
+    package func contains(key: String) -> Bool {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in service.key.utf8 {
+        for byte in key.utf8 {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
         }
@@ -49,55 +54,30 @@ package struct Shard: Sendable, Equatable {
 package final class Watcher: Sendable {
     package let manifest: Manifest
     package let services: [WatchedService]
-    package let directory: StateDirectory
-    private let state: Locked<WatchState>
+    package let shard: Shard?
+    package let store: any WatchStore
+    private let state = Locked(WatchState())
     private let lastReadings = Locked<[String: [InstanceReading]]>([:])
     private let cycles = Locked((count: 0, lastDuration: Duration.zero))
     private let userAgent = "versioncheck/\(DeployVerifyVersion.current)"
     private let log: @Sendable (String) -> Void
+    private let loaded = Locked(false)
+    /// Deliveries left in the outbox after the last delivery round.
+    private let pendingCount = Locked(0)
 
-    /// Starts reading the state directory's history and snapshot in the background: the first
-    /// cycle's reads go on meanwhile, and the cycle waits for the state before comparing. Events
-    /// that history holds but a crash kept out of the outbox get their alerts queued then.
-    package init(manifest: Manifest, shard: Shard?, directory: StateDirectory, log: @escaping @Sendable (String) -> Void) {
+    /// Says what the store found on opening (a repaired file, alerts on the wire when the last
+    /// watcher stopped).
+    package init(manifest: Manifest, shard: Shard?, store: any WatchStore, log: @escaping @Sendable (String) -> Void) {
         self.manifest = manifest
         self.services = manifest.services.filter { shard?.contains($0) ?? true }
-        self.directory = directory
+        self.shard = shard
+        self.store = store
         self.log = log
-        if directory.history.file.repairedBytes > 0 {
-            log("repaired \(directory.historyPath): removed a torn last record (\(directory.history.file.repairedBytes) bytes)")
-        }
-        let inDoubt = directory.outbox.inDoubt.count
-        if inDoubt > 0 {
-            log("\(inDoubt) alert\(inDoubt == 1 ? " was" : "s were") being sent when the last watcher stopped: sent again with "
-                + "the same Idempotency-Key (a receiver that honours it drops the repeat)")
-        }
-        state = Locked(WatchState())
-        loading = Task.detached { try directory.loadState() }
+        for note in store.takeNotes() { log(note) }
     }
 
-    private let loading: Task<(state: WatchState, unsnapshotted: [WatchEvent]), any Error>
-    private let loaded = Locked(false)
-
-    /// Whether the state directory has been read (by the first cycle).
+    /// Whether the store has been read (by a cycle).
     package var hasState: Bool { loaded.current }
-
-    /// The state from the directory, in place before the first cycle compares anything.
-    private func ensureLoaded() async throws {
-        guard !loaded.current else { return }
-        let (state, unsnapshotted) = try await loading.value
-        if !unsnapshotted.isEmpty {
-            let byCycle = Dictionary(grouping: unsnapshotted) { "\($0.service)@\($0.environment)|\($0.time.timeIntervalSince1970)" }
-            for (_, events) in byCycle.sorted(by: { $0.value[0].sequence < $1.value[0].sequence }) {
-                guard let service = services.first(where: { $0.key == "\(events[0].service)@\(events[0].environment)" }) else { continue }
-                let serviceState = state.services[service.key] ?? WatchState.Service()
-                try directory.outbox.enqueue(deliveries(for: Alert.group(events, state: serviceState), service: service))
-            }
-            try directory.save(state)
-        }
-        self.state.withLock { $0 = state }
-        loaded.withLock { $0 = true }
-    }
 
     package var currentState: WatchState { state.current }
 
@@ -108,6 +88,9 @@ package final class Watcher: Sendable {
         let started = ContinuousClock.now
         var report = CycleReport()
         let prober = try Prober(options: probeOptions()) // a new one per cycle: no connection carries over
+        // The recorded state is read while the services are.
+        let services = self.services, store = self.store
+        let stored = Task { try await store.state(of: services) }
         let expectations = await resolveExpectations(prober: prober, report: &report)
         var requests: [(url: String, options: ProbeOptions)] = []
         for service in services {
@@ -116,11 +99,15 @@ package final class Watcher: Sendable {
             for url in service.urls { requests.append((url, options)) }
         }
         let results = await prober.probeAll(requests)
-        if Task.isCancelled { throw CancellationError() }
-        try await ensureLoaded()
+        if Task.isCancelled {
+            stored.cancel()
+            throw CancellationError()
+        }
+        let (recordedState, unalerted) = try await stored.value
+        loaded.withLock { $0 = true }
+        if !unalerted.isEmpty { try await queueAlerts(of: unalerted, state: recordedState) }
 
-        var snapshot = state.current
-        var allEvents: [(service: WatchedService, events: [WatchEvent])] = []
+        var changes: [ServiceChange] = []
         var readingsByService: [String: [InstanceReading]] = [:]
         var cursor = 0
         for service in services {
@@ -132,8 +119,8 @@ package final class Watcher: Sendable {
                                        failure: sample.version == nil ? "\(sample.errorClass ?? "unreadable"): \(sample.message ?? "")" : nil)
             }
             readingsByService[service.key] = readings
-            // Taken out and put back: updated in place, not copied.
-            var serviceState = snapshot.services.removeValue(forKey: service.key) ?? WatchState.Service()
+            let previous = recordedState.services[service.key]
+            var serviceState = previous ?? WatchState.Service()
             let events = EventDetector.detect(service: service, readings: readings, expectation: expectations[service.key] ?? nil,
                                               state: &serviceState, unreachableAfter: manifest.settings.unreachableAfter, now: now)
             if serviceState.instances.values.contains(where: \.drift) {
@@ -142,36 +129,31 @@ package final class Watcher: Sendable {
                 serviceState.driftSince = nil
                 serviceState.reminders = 0
             }
-            snapshot.services[service.key] = serviceState
-            allEvents.append((service, events))
+            let reminder = reminder(for: service, state: &serviceState, now: now)
+            let change = ServiceChange(service: service, previous: previous, state: serviceState, events: events, reminder: reminder)
+            if change.isChanged { changes.append(change) }
         }
 
-        // History first, then the outbox, then the snapshot: after a crash between any two,
-        // the next start replays what the snapshot lacks and queues its alerts.
-        var flat = allEvents.flatMap(\.events)
-        try directory.history.append(&flat)
-        var numbered = flat[...]
-        var deliveries: [Delivery] = []
-        for (service, events) in allEvents {
-            let mine = Array(numbered.prefix(events.count))
-            numbered = numbered.dropFirst(events.count)
-            let serviceState = snapshot.services[service.key]!
-            var alerts = Alert.group(mine, state: serviceState)
-            if let reminder = reminder(for: service, state: &snapshot.services[service.key]!, now: now) { alerts.append(reminder) }
-            deliveries += self.deliveries(for: alerts, service: service)
+        let deliveries: @Sendable (ServiceChange, [WatchEvent]) -> [Delivery] = { [manifest] change, events in
+            var alerts = Alert.group(events, state: change.state)
+            if let reminder = change.reminder { alerts.append(reminder) }
+            return Self.deliveries(for: alerts, service: change.service, manifest: manifest)
         }
-        report.alertsQueued = try directory.outbox.enqueue(deliveries).count
-        snapshot.historyOffset = directory.history.file.size
-        snapshot.lastSequence = directory.history.lastSequence
-        try directory.save(snapshot)
+        let recorded = try await store.record(changes, deliveries: deliveries)
+        var snapshot = recorded.state
+        for key in recorded.lostRaces {
+            snapshot.services[key] = recordedState.services[key]
+            log("\(key): another watcher recorded this cycle's change first; compared again next cycle")
+        }
         state.withLock { $0 = snapshot }
         lastReadings.withLock { $0 = readingsByService }
 
-        report.events = flat
+        report.events = recorded.events
+        report.alertsQueued = recorded.queued
         report.services = services.count
         report.instances = requests.count
         for service in services {
-            let serviceState = snapshot.services[service.key]!
+            guard let serviceState = snapshot.services[service.key] else { continue }
             let drift = serviceState.driftSince != nil
             let unreachable = serviceState.instances.values.contains(where: \.unreachable)
             guard drift || unreachable || serviceState.instances.count > 1 else { continue }
@@ -187,6 +169,18 @@ package final class Watcher: Sendable {
         report.duration = ContinuousClock.now - started
         cycles.withLock { $0 = ($0.count + 1, report.duration) }
         return report
+    }
+
+    /// Queues the alerts of events recorded before a crash kept their alerts out of the outbox.
+    private func queueAlerts(of events: [WatchEvent], state: WatchState) async throws {
+        let byCycle = Dictionary(grouping: events) { "\($0.service)@\($0.environment)|\($0.time.timeIntervalSince1970)" }
+        var queue: [Delivery] = []
+        for (_, events) in byCycle.sorted(by: { $0.value[0].sequence < $1.value[0].sequence }) {
+            guard let service = services.first(where: { $0.key == "\(events[0].service)@\(events[0].environment)" }) else { continue }
+            let serviceState = state.services[service.key] ?? WatchState.Service()
+            queue += Self.deliveries(for: Alert.group(events, state: serviceState), service: service, manifest: manifest)
+        }
+        _ = try await store.enqueue(queue)
     }
 
     private func probeOptions() -> ProbeOptions {
@@ -252,7 +246,7 @@ package final class Watcher: Sendable {
                      expected: nil, instances: drifting.keys.sorted(), instanceCount: state.instances.count, fleet: fleet, time: now)
     }
 
-    private func deliveries(for alerts: [Alert], service: WatchedService) -> [Delivery] {
+    private static func deliveries(for alerts: [Alert], service: WatchedService, manifest: Manifest) -> [Delivery] {
         alerts.flatMap { alert in
             service.notify.compactMap { name -> Delivery? in
                 guard let channel = manifest.channels[name], AlertRenderer.wants(channel, alert, settings: manifest.settings) else { return nil }
@@ -264,11 +258,21 @@ package final class Watcher: Sendable {
     // MARK: Delivery
 
     package func deliverPending(deadline: ContinuousClock.Instant?) async -> [String: AlertDeliverer.Outcome] {
-        let pending = directory.outbox.pending
+        let pending: [Delivery]
+        do {
+            pending = try await store.pending(shard: shard)
+        } catch {
+            log("cannot read the outbox of \(store.name): \(error)")
+            return [:]
+        }
+        for note in store.takeNotes() { log(note) }
+        pendingCount.withLock { $0 = pending.count }
         guard !pending.isEmpty, let prober = try? Prober(options: probeOptions()) else { return [:] }
         let deliverer = AlertDeliverer(channels: manifest.channels, settings: manifest.settings, prober: prober,
                                        redactor: manifest.redactor, userAgent: userAgent, log: log)
-        return await deliverer.deliver(pending, outbox: directory.outbox, deadline: deadline)
+        let outcomes = await deliverer.deliver(pending, outbox: store.outbox, deadline: deadline)
+        pendingCount.withLock { $0 = outcomes.values.filter { $0 == .postponed }.count }
+        return outcomes
     }
 
     // MARK: Metrics
@@ -320,7 +324,7 @@ package final class Watcher: Sendable {
             "# HELP versioncheck_cycle_duration_seconds Duration of the last cycle.", "# TYPE versioncheck_cycle_duration_seconds gauge",
             "versioncheck_cycle_duration_seconds \(String(format: "%.3f", cycles.lastDuration.seconds))",
             "# HELP versioncheck_alerts_pending Alert deliveries waiting in the outbox.", "# TYPE versioncheck_alerts_pending gauge",
-            "versioncheck_alerts_pending \(directory.outbox.pending.count)",
+            "versioncheck_alerts_pending \(pendingCount.current)",
         ]
         return (lines + instancesPerVersion + up + changes + drift + own).joined(separator: "\n") + "\n"
     }
