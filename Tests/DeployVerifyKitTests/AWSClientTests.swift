@@ -141,8 +141,11 @@ struct AWSClientTests {
         #expect(AWSClient.isRetryable(AWSClient.serviceError(status: 400, headers: [], body: query, operation: "CloudWatch DescribeAlarms")))
         let empty = AWSClient.serviceError(status: 403, headers: [], body: [], operation: "S3 GetObject s3://b/k")
         #expect(empty.code == "AccessDenied" && empty.isAccessProblem)
-        let cancelled = AWSError(kind: .service, operation: "DynamoDB TransactWriteItems", code: "TransactionCanceledException",
-                                 status: 400, message: "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed]")
-        #expect(DynamoDB.cancellationReasons(cancelled) == ["None", "ConditionalCheckFailed"])
+        let listed = Array(#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed]"}"#.utf8)
+        #expect(DynamoDB.cancellationReasons(AWSClient.serviceError(status: 400, headers: [], body: listed, operation: "DynamoDB TransactWriteItems"))
+            == ["None", "ConditionalCheckFailed"])
+        let structured = Array(#"{"__type":"TransactionCanceledException","Message":"Transaction cancelled","CancellationReasons":[{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"},{"Code":"None"}]}"#.utf8)
+        #expect(DynamoDB.cancellationReasons(AWSClient.serviceError(status: 400, headers: [], body: structured, operation: "DynamoDB TransactWriteItems"))
+            == ["ConditionalCheckFailed", "None"])
     }
 }

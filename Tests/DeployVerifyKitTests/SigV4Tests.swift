@@ -628,13 +628,13 @@ struct SigV4Tests {
         }
         // botocore first, with nothing on stdin: a python3 that is missing or exits early must
         // fail this test with a message, not leave a writer to die of SIGPIPE.
-        let probe = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import botocore.auth"])
+        let probe = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["nice", "-n", "19", "python3", "-c", "import botocore.auth"])
         guard try await probe.run(timeout: .seconds(60)) == 0 else {
             Issue.record("this cross-check needs python3 with botocore (pip install botocore): \(probe.standardError.suffix(1000))")
             return
         }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("sigv4_botocore.py").path
-        let python = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script],
+        let python = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["nice", "-n", "19", "python3", script],
                                   stdin: try JSONSerialization.data(withJSONObject: input))
         let status = try await python.run(timeout: .seconds(120))
         guard status == 0 else {

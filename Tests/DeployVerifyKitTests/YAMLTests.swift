@@ -603,8 +603,8 @@ struct YAMLTests {
     /// of the time; quadratic work would take 25 times as long), within a small factor of the
     /// JSON parser on the same document. Best of a few runs, as the machine is shared.
     @Test func largeManifestReadsInLinearTime() throws {
-        let (text, services) = Self.generatedManifest(bytes: 5_000_000)
-        let (fifth, _) = Self.generatedManifest(bytes: 1_000_000)
+        let (text, services) = Self.generatedManifest(bytes: 1_500_000)
+        let (fifth, _) = Self.generatedManifest(bytes: 300_000)
         let bytes = Array(text.utf8), fifthBytes = Array(fifth.utf8)
         let clock = ContinuousClock()
         var value = JSONValue.null
@@ -613,14 +613,14 @@ struct YAMLTests {
         for _ in 0..<3 { small = min(small, try clock.measure { _ = try YAMLReader.parse(fifthBytes) }) }
         let json = Array(value.serialized.utf8)
         for _ in 0..<2 { jsonTime = min(jsonTime, try clock.measure { _ = try JSONParser().parse(json) }) }
-        print("YAML 5 MB: \(full), 1 MB: \(small); JSON parser on the same document (\(json.count) bytes): \(jsonTime)")
+        print("YAML 1.5 MB: \(full), 0.3 MB: \(small); JSON parser on the same document (\(json.count) bytes): \(jsonTime)")
         #expect(value["services"]?.arrayValue?.count == services)
         let last = value["services"]?.arrayValue?.last
         #expect(last?["name"] == .string("service-\(services - 1)"))
         #expect(last?["description"] == .string("Service number \(services - 1), watched every cycle.\n"))
         #expect(last?["urls"]?.arrayValue?.count == 2)
         #expect(full < .seconds(30))
-        #expect(full < small * 15, "5 MB took \(full), 1 MB \(small): not linear")
+        #expect(full < small * 15, "1.5 MB took \(full), 0.3 MB \(small): not linear")
         #expect(full < jsonTime * 15 + .milliseconds(500), "YAML \(full) against JSON \(jsonTime)")
     }
 
@@ -630,32 +630,32 @@ struct YAMLTests {
     /// quickly.
     @Test func pathologicalInputsStayFast() async throws {
         let cases: [(String, String)] = [
-            ("one long plain line", "a: " + String(repeating: "word ", count: 400_000)),
-            ("a long line without a colon", String(repeating: "a", count: 2_000_000)),
-            ("colons", String(repeating: ":", count: 1_000_000)),
-            ("colon spaces", String(repeating: "a: ", count: 300_000)),
-            ("spaces", String(repeating: " ", count: 2_000_000)),
-            ("line breaks", String(repeating: "\n", count: 2_000_000)),
-            ("comments", String(repeating: "# comment\n", count: 200_000)),
-            ("empty entries", String(repeating: "-\n", count: 500_000)),
-            ("long sequence lines", String(repeating: "- " + String(repeating: "x", count: 5000) + "\n", count: 200)),
-            ("long key-like lines", String(repeating: String(repeating: "k", count: 5000) + ": v\n", count: 200)),
-            ("escapes", "a: \"" + String(repeating: "\\n\\t\\u00e9", count: 200_000) + "\""),
-            ("unterminated quote", "a: \"" + String(repeating: "text ", count: 400_000)),
-            ("unterminated single quote", "a: '" + String(repeating: "x\n", count: 400_000)),
-            ("continuation lines", "a: b\n" + String(repeating: "  more\n", count: 300_000)),
-            ("block scalar", "a: |\n" + String(repeating: "  line\n\n", count: 300_000)),
-            ("folded scalar", "a: >\n" + String(repeating: "  word\n   spaced\n", count: 200_000)),
-            ("wide flow sequence", "[" + String(repeating: "a, ", count: 300_000) + "]"),
-            ("wide flow mapping", "{" + (0..<100_000).map { "k\($0): v" }.joined(separator: ", ") + "}"),
-            ("wide block mapping", (0..<100_000).map { "k\($0): v\n" }.joined()),
-            ("unclosed flow", "a: [" + String(repeating: "b,\n", count: 300_000)),
-            ("flow blank lines", "[a" + String(repeating: "\n", count: 500_000) + "]"),
-            ("opening brackets", String(repeating: "[", count: 1_000_000)),
-            ("opening braces", String(repeating: "{", count: 1_000_000)),
-            ("dashes", String(repeating: "- ", count: 500_000)),
-            ("quotes", String(repeating: "\"", count: 1_000_000)),
-            ("many documents", String(repeating: "---\n", count: 100_000)),
+            ("one long plain line", "a: " + String(repeating: "word ", count: 80_000)),
+            ("a long line without a colon", String(repeating: "a", count: 400_000)),
+            ("colons", String(repeating: ":", count: 200_000)),
+            ("colon spaces", String(repeating: "a: ", count: 60_000)),
+            ("spaces", String(repeating: " ", count: 400_000)),
+            ("line breaks", String(repeating: "\n", count: 400_000)),
+            ("comments", String(repeating: "# comment\n", count: 40_000)),
+            ("empty entries", String(repeating: "-\n", count: 100_000)),
+            ("long sequence lines", String(repeating: "- " + String(repeating: "x", count: 1_000) + "\n", count: 200)),
+            ("long key-like lines", String(repeating: String(repeating: "k", count: 1_000) + ": v\n", count: 200)),
+            ("escapes", "a: \"" + String(repeating: "\\n\\t\\u00e9", count: 40_000) + "\""),
+            ("unterminated quote", "a: \"" + String(repeating: "text ", count: 80_000)),
+            ("unterminated single quote", "a: '" + String(repeating: "x\n", count: 80_000)),
+            ("continuation lines", "a: b\n" + String(repeating: "  more\n", count: 60_000)),
+            ("block scalar", "a: |\n" + String(repeating: "  line\n\n", count: 60_000)),
+            ("folded scalar", "a: >\n" + String(repeating: "  word\n   spaced\n", count: 40_000)),
+            ("wide flow sequence", "[" + String(repeating: "a, ", count: 60_000) + "]"),
+            ("wide flow mapping", "{" + (0..<20_000).map { "k\($0): v" }.joined(separator: ", ") + "}"),
+            ("wide block mapping", (0..<20_000).map { "k\($0): v\n" }.joined()),
+            ("unclosed flow", "a: [" + String(repeating: "b,\n", count: 60_000)),
+            ("flow blank lines", "[a" + String(repeating: "\n", count: 100_000) + "]"),
+            ("opening brackets", String(repeating: "[", count: 200_000)),
+            ("opening braces", String(repeating: "{", count: 200_000)),
+            ("dashes", String(repeating: "- ", count: 100_000)),
+            ("quotes", String(repeating: "\"", count: 200_000)),
+            ("many documents", String(repeating: "---\n", count: 20_000)),
         ]
         var slowest = (name: "", elapsed: Duration.zero)
         for (name, text) in cases {
@@ -744,7 +744,7 @@ struct YAMLTests {
     }
 
     static func pyYAMLIsImportable() async throws -> Bool {
-        let probe = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import yaml"])
+        let probe = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["nice", "-n", "19", "python3", "-c", "import yaml"])
         return (try? await probe.run(timeout: .seconds(30))) == 0
     }
 
@@ -771,7 +771,7 @@ struct YAMLTests {
             json.dump(results, sys.stdout)
             """
         let input = JSONValue.array(texts.map { .string($0) }).serialized
-        let python = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script], stdin: Data(input.utf8))
+        let python = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["nice", "-n", "19", "python3", "-c", script], stdin: Data(input.utf8))
         let status = try await python.run(timeout: .seconds(120))
         try #require(status == 0, "\(python.standardError.suffix(2000))")
         let results = try #require(try JSONParser().parse(python.standardOutput).arrayValue)

@@ -105,7 +105,7 @@ extension RecipesTests {
     static func cloudFormation(_ template: String, writingTransformedTo transformedPath: String? = nil) async throws -> CloudFormation {
         let script = root.appendingPathComponent("Tests/RecipesTests/recipes_lint.py").path
         let python = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                                  ["python3", script, "--cloudformation", template] + (transformedPath.map { ["--write-transformed", $0] } ?? []))
+                                  ["nice", "-n", "19", "python3", script, "--cloudformation", template] + (transformedPath.map { ["--write-transformed", $0] } ?? []))
         let status = try await python.run(timeout: .seconds(120))
         guard status == 0 else {
             let hint = python.standardError.contains(installCloudFormationTools) ? "" : " (the tests need `\(installCloudFormationTools)`)"
@@ -119,7 +119,7 @@ extension RecipesTests {
     /// (informational findings); 1 when cfn-lint itself failed.
     static func cfnLint(_ path: String) async throws -> (status: Int32, output: String) {
         let lint = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                                ["cfn-lint", "--non-zero-exit-code", "informational", "--format", "parseable", "--", path])
+                                ["nice", "-n", "19", "cfn-lint", "--non-zero-exit-code", "informational", "--format", "parseable", "--", path])
         let status = try await lint.run(timeout: .seconds(180))
         if status == 127 {
             throw TestFailure("cfn-lint is not installed here (\(lint.standardError.trimmingCharacters(in: .whitespacesAndNewlines))): \(installCloudFormationTools)")

@@ -31,7 +31,7 @@ struct RecipesTests {
     /// recipes_lint.py's findings (nil without python3 and PyYAML here).
     static func lint() async throws -> Lint? {
         let script = root.appendingPathComponent("Tests/RecipesTests/recipes_lint.py").path
-        let python = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script, recipes])
+        let python = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["nice", "-n", "19", "python3", script, recipes])
         guard (try? await python.run()) != nil else { return nil }
         if python.standardError.contains("No module named 'yaml'") { return nil }
         return try JSONDecoder().decode(Lint.self, from: Data(python.standardOutput.utf8))

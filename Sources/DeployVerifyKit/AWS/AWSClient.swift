@@ -22,13 +22,18 @@ package struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
     package var code: String?
     package var status: Int?
     package var message: String
+    /// For a cancelled DynamoDB transaction: each write's reason (`ConditionalCheckFailed`,
+    /// `None` …), in the order of the writes.
+    package var cancellationReasons: [String]?
 
-    package init(kind: Kind, operation: String, code: String? = nil, status: Int? = nil, message: String) {
+    package init(kind: Kind, operation: String, code: String? = nil, status: Int? = nil, message: String,
+                 cancellationReasons: [String]? = nil) {
         self.kind = kind
         self.operation = operation
         self.code = code
         self.status = status
         self.message = message
+        self.cancellationReasons = cancellationReasons
     }
 
     package var description: String {
@@ -249,9 +254,11 @@ package final class AWSClient: Sendable {
     static func serviceError(status: Int, headers: [(name: String, value: String)], body: [UInt8], operation: String) -> AWSError {
         var code: String?
         var message = ""
+        var reasons: [String]?
         if let parsed = try? JSONParser().parse(body), case .object(let object) = parsed {
             code = (object["__type"] ?? object["code"] ?? object["Code"])?.stringValue
             message = (object["message"] ?? object["Message"] ?? object["errorMessage"])?.stringValue ?? ""
+            reasons = object["CancellationReasons"]?.arrayValue?.map { $0["Code"]?.stringValue ?? "None" }
         } else if body.first(where: { $0 != 32 && $0 != 10 && $0 != 13 && $0 != 9 }) == UInt8(ascii: "<") {
             let text = String(decoding: body, as: UTF8.self)
             code = XMLText.firstElement("Code", in: text)
@@ -271,7 +278,13 @@ package final class AWSClient: Sendable {
             }
         }
         if message.isEmpty { message = "HTTP \(status)" }
-        return AWSError(kind: .service, operation: operation, code: code, status: status, message: String(message.prefix(500)))
+        if reasons == nil, code == "TransactionCanceledException",
+           let open = message.lastIndex(of: "["), let close = message.lastIndex(of: "]"), open < close {
+            // Without CancellationReasons, the message lists them: "… [ConditionalCheckFailed, None]".
+            reasons = message[message.index(after: open)..<close].split(separator: ",").map { $0.trimmed }
+        }
+        return AWSError(kind: .service, operation: operation, code: code, status: status, message: String(message.prefix(500)),
+                        cancellationReasons: reasons)
     }
 }
 

@@ -343,9 +343,7 @@ package struct DynamoDB: Sendable {
     /// the order of the writes; nil when the transaction failed for another reason.
     package static func cancellationReasons(_ error: AWSError) -> [String]? {
         guard error.code == "TransactionCanceledException" else { return nil }
-        // The reasons are listed in the message: "… [ConditionalCheckFailed, None]".
-        guard let open = error.message.lastIndex(of: "["), let close = error.message.lastIndex(of: "]"), open < close else { return nil }
-        return error.message[error.message.index(after: open)..<close].split(separator: ",").map { $0.trimmed }
+        return error.cancellationReasons
     }
 
     /// All the writes or none (at most 100).

@@ -461,7 +461,9 @@ package enum WatchCommand {
         if let location {
             let state = try await recordedState(location, aws: aws, services: manifest.services)
             observed = manifest.services.map { service in
-                service.urls.map { url in state.services[service.key]?.instances[Redaction.url(url)]?.version }
+                service.urls.map { url in
+                    state.services[service.key]?.instances[Redaction.url(url)].flatMap { $0.unreachable ? nil : $0.version }
+                }
             }
         } else {
             observed = await readNow(manifest)
