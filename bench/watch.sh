@@ -5,6 +5,8 @@
 #     long-running watcher (read, compare, history, snapshot; as logged), and whole
 #     `watch --once` processes (manifest and state loaded, then one cycle: the cron case), for
 #     the first cycle (10,000 first-seen events written and fsync'd) and a steady one.
+#     The same first and steady cycles with `--state dynamodb://TABLE` at moto's server (signature
+#     checking on), with the AWS requests each sends.
 #  2. `versioncheck history SERVICE` over a store of 1,000,000 events (1,000 services), against
 #     `grep -F` of the same service in the same file.
 # Prints wall time and peak RSS (median of ROUNDS runs) and the ratios, then the targets:
@@ -20,7 +22,7 @@ port=18710
 services=10000
 
 . bench/lib.sh
-bench_need nginx:nginx-light curl python3 time:time
+bench_need nginx:nginx-light curl python3 time:time bc
 versioncheck=$(bench_build versioncheck)
 bench_nginx "$port" "$(bench_fleet_location '{"name":"svc-$1","version":"1.4.2","revision":"0123456789abcdef","environment":"bench"}')" /svc/1/info
 bench_urls "$port" "$services" "$work/urls.txt"
@@ -71,6 +73,31 @@ printf '%-44s %8s %6s MiB %11sx\n' "watch: a cycle of the running watcher" "$loo
   "$(awk -v k="$loop_rss" 'BEGIN { printf "%.1f", k / 1024 }')" "$(ratio "$loop_wall" "$sweep_wall")"
 printf '%-44s %8s %6s MiB %11sx\n' "watch --once, first cycle ($services first-seen)" "$(wall first)" "$(rss_mib first)" "$(ratio "$(wall first)" "$sweep_wall")"
 printf '%-44s %8s %6s MiB %11sx\n' "watch --once, steady cycle (state loaded)" "$(wall steady)" "$(rss_mib steady)" "$(ratio "$(wall steady)" "$sweep_wall")"
+
+# The same cycles with the state in DynamoDB: moto's server on 127.0.0.1 (signature checking on)
+# stands in for AWS. Requests per cycle are what `watch --once` reports on its last line.
+python3 -c 'import moto, flask_cors, boto3' 2>/dev/null || python3 -m pip install --quiet 'moto[server]' boto3
+python3 scripts/moto_server.py >"$work/moto.json" 2>"$work/moto.err" &
+bench_pids+=($!)
+for _ in $(seq 300); do grep -q endpoint "$work/moto.json" 2>/dev/null && break; sleep 0.1; done
+grep -q endpoint "$work/moto.json" || { echo "moto did not start:" >&2; cat "$work/moto.err" >&2; exit 1; }
+moto_env() {
+  python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
+print("AWS_ENDPOINT_URL=%s AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s" % (d["endpoint"], d["key"], d["secret"]))' "$work/moto.json"
+}
+read -r -a aws_env <<<"$(moto_env) AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true"
+requests_of() { grep -o 'AWS requests: .*' "$work/err.txt" | grep -o '[0-9]*' | paste -sd+ | bc; }
+for round in $(seq "$rounds"); do
+  env "${aws_env[@]}" "$versioncheck" state init "dynamodb://bench-$round" >/dev/null
+  bench_run dynamo_first env "${aws_env[@]}" "$versioncheck" watch --once --manifest "$work/manifest.json" --state "dynamodb://bench-$round"
+  requests_of >>"$work/dynamo_first.requests"
+  bench_run dynamo_steady env "${aws_env[@]}" "$versioncheck" watch --once --manifest "$work/manifest.json" --state "dynamodb://bench-$round"
+  requests_of >>"$work/dynamo_steady.requests"
+done
+printf '%-44s %8s %6s MiB %11sx %s\n' "watch --once, first cycle, dynamodb:// (moto)" "$(wall dynamo_first)" "$(rss_mib dynamo_first)" \
+  "$(ratio "$(wall dynamo_first)" "$sweep_wall")" "$(median <"$work/dynamo_first.requests") requests"
+printf '%-44s %8s %6s MiB %11sx %s\n' "watch --once, steady cycle, dynamodb:// (moto)" "$(wall dynamo_steady)" "$(rss_mib dynamo_steady)" \
+  "$(ratio "$(wall dynamo_steady)" "$sweep_wall")" "$(median <"$work/dynamo_steady.requests") requests"
 
 # A history of 1,000,000 events: 1,000 services × 1,000 events, lines as versioncheck writes them.
 python3 - "$work/history/history.jsonl" <<'PY'

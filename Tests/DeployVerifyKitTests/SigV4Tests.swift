@@ -628,6 +628,7 @@ struct SigV4Tests {
         }
         // botocore first, with nothing on stdin: a python3 that is missing or exits early must
         // fail this test with a message, not leave a writer to die of SIGPIPE.
+        try await PythonPackages.ensure(modules: ["botocore"], packages: ["botocore"])
         let probe = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["nice", "-n", "19", "python3", "-c", "import botocore.auth"])
         guard try await probe.run(timeout: .seconds(60)) == 0 else {
             Issue.record("this cross-check needs python3 with botocore (pip install botocore): \(probe.standardError.suffix(1000))")

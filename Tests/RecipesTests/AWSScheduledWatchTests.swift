@@ -10,6 +10,11 @@ extension RecipesTests {
     static let awsRecipe = recipes + "/aws-scheduled-watch"
     static let installCloudFormationTools = "pip install cfn-lint aws-sam-translator"
 
+    /// cfn-lint, aws-sam-translator and PyYAML, installed from PyPI when missing.
+    static func ensureTools() async throws {
+        try await PythonPackages.ensure(modules: ["cfnlint", "samtranslator", "yaml"], packages: ["cfn-lint", "aws-sam-translator", "PyYAML"])
+    }
+
     /// What recipes_lint.py --cloudformation reports a template sets up (after the SAM transform
     /// when it has one); references read `${Name}`, attributes `${Name.Attribute}`.
     struct CloudFormation: Decodable {
@@ -103,6 +108,7 @@ extension RecipesTests {
     /// recipes_lint.py --cloudformation on TEMPLATE, the transformed template written to
     /// `transformedPath` when given.
     static func cloudFormation(_ template: String, writingTransformedTo transformedPath: String? = nil) async throws -> CloudFormation {
+        try await ensureTools()
         let script = root.appendingPathComponent("Tests/RecipesTests/recipes_lint.py").path
         let python = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"),
                                   ["nice", "-n", "19", "python3", script, "--cloudformation", template] + (transformedPath.map { ["--write-transformed", $0] } ?? []))
@@ -118,6 +124,7 @@ extension RecipesTests {
     /// status is 0 when clean, otherwise the sum of 2 (errors), 4 (warnings) and 8
     /// (informational findings); 1 when cfn-lint itself failed.
     static func cfnLint(_ path: String) async throws -> (status: Int32, output: String) {
+        try await ensureTools()
         let lint = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"),
                                 ["nice", "-n", "19", "cfn-lint", "--non-zero-exit-code", "informational", "--format", "parseable", "--", path])
         let status = try await lint.run(timeout: .seconds(180))

@@ -28,8 +28,9 @@ struct RecipesTests {
         var embedded: [Embedded]
     }
 
-    /// recipes_lint.py's findings (nil without python3 and PyYAML here).
+    /// recipes_lint.py's findings (PyYAML installed first when missing).
     static func lint() async throws -> Lint? {
+        try await PythonPackages.ensure(modules: ["yaml"], packages: ["PyYAML"])
         let script = root.appendingPathComponent("Tests/RecipesTests/recipes_lint.py").path
         let python = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["nice", "-n", "19", "python3", script, recipes])
         guard (try? await python.run()) != nil else { return nil }

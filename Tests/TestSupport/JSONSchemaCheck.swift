@@ -4,6 +4,7 @@ import Foundation
 /// document it must accept, and documents (JSON texts) it must reject. Returns a message per
 /// problem, or nil when python3 or jsonschema is not installed here.
 public func checkJSONSchema(_ schema: String, accepts document: String, rejects invalid: [String]) async throws -> [String]? {
+    try await PythonPackages.ensure(modules: ["jsonschema"], packages: ["jsonschema"])
     let script = """
     import json, sys
     try:

@@ -54,37 +54,13 @@ public final class MotoServer: Sendable {
         return environment.merging(extra) { _, new in new }
     }
 
-    private static let script = #"""
-    import json, os, sys, time, urllib.request
-    try:
-        import boto3
-        from moto.server import ThreadedMotoServer
-    except ImportError as error:
-        print("MISSING " + str(error), flush=True)
-        sys.exit(3)
-    import logging
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    parent = os.getppid()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = "http://%s:%d" % (host, port)
-    iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1",
-                       aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-    iam.create_user(UserName="deployverify-tests")
-    iam.put_user_policy(UserName="deployverify-tests", PolicyName="everything", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-    key = iam.create_access_key(UserName="deployverify-tests")["AccessKey"]
-    # From here on every request must be signed with that key.
-    urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"})).read()
-    print(json.dumps({"endpoint": url, "key": key["AccessKeyId"], "secret": key["SecretAccessKey"]}), flush=True)
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    server.stop()
-    """#
+    /// `scripts/moto_server.py` of this repository.
+    private static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/moto_server.py").path
 
     private static func start() async throws -> MotoServer {
-        let process = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script],
+        try await PythonPackages.ensure(modules: ["moto", "flask", "flask_cors", "boto3"], packages: ["moto[server]", "boto3"])
+        let process = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script],
                                    environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") })
         try process.start()
         let line: String

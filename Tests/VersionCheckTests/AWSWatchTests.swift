@@ -207,6 +207,51 @@ struct AWSWatchTests {
         await receiver.stop()
     }
 
+    @Test func shardedWatchersShareOneTableEachWithItsPart() async throws {
+        let fixture = try await Fixture()
+        let receiver = try WebhookReceiver()
+        var services: [VersionedService] = []
+        for _ in 0..<8 { services.append(try VersionedService(version: "1.0.0")) }
+        let list = services.enumerated().map { (name: "svc-\($0.offset)", urls: [$0.element.url], expect: String?.none) }
+        try await fixture.upload("fleet.yaml", Self.yamlManifest(receiver: receiver, services: list))
+        let manifest = "s3://\(fixture.bucket)/fleet.yaml"
+        #expect(try await fixture.run(["state", "init", fixture.state]).status == 0)
+        for service in services { service.version = "1.0.0" }
+        async let one = fixture.cycle(manifest, ["--shard", "1/2"])
+        async let two = fixture.cycle(manifest, ["--shard", "2/2"])
+        let first = try await [one, two]
+        let counts = first.map { result in
+            Int(result.stdout.split(separator: " ").drop { $0 != "cycle:" }.dropFirst().first ?? "") ?? -1
+        }
+        #expect(counts.reduce(0, +) == 8 && !counts.contains(0), "the two parts cover the fleet: \(counts)")
+        for service in services { service.version = "1.1.0" }
+        async let three = fixture.cycle(manifest, ["--shard", "1/2"])
+        async let four = fixture.cycle(manifest, ["--shard", "2/2"])
+        _ = try await [three, four]
+        let keys = receiver.requests.compactMap { $0.header("Idempotency-Key") }
+        #expect(keys.count == 8 && Set(keys).count == 8, "each service's deployment alerted once, by its shard: \(keys)")
+        #expect(try await fixture.history().count == 16)
+        for service in services { await service.stop() }
+        await receiver.stop()
+    }
+
+    @Test func aManifestFromAnHTTPURL() async throws {
+        let service = try VersionedService(version: "2.0.0")
+        let server = try ScriptedServer { _, _ in
+            InfoResponse(status: 200, contentType: "application/yaml", body: "services:\n  - {name: api, url: \"\(service.url)\", expect: 2.0.0}\n")
+        }
+        let state = NSTemporaryDirectory() + "url-manifest-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let result = try await runProduct("versioncheck", ["watch", "--once", "--manifest", server.url("/fleet"), "--state", state])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.stdout.contains("first-seen  api (default)  at 2.0.0"))
+        let missing = try await runProduct("versioncheck", ["watch", "--once", "--manifest", "http://127.0.0.1:9/fleet.yaml", "--state", state])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("http://127.0.0.1:9/fleet.yaml: cannot read it: connection refused"), "\(missing.stderr)")
+        await server.stop()
+        await service.stop()
+    }
+
     @Test func manifestsFromS3InJSONAndYAMLAndTheirErrors() async throws {
         let fixture = try await Fixture()
         let service = try VersionedService(version: "3.0.0")

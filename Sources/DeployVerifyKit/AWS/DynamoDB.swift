@@ -346,9 +346,12 @@ package struct DynamoDB: Sendable {
         return error.cancellationReasons
     }
 
-    /// All the writes or none (at most 100).
-    package func transactWrite(_ items: [DynamoTransactItem]) async throws(AWSError) {
+    /// All the writes or none (at most 100). With a `token` (`ClientRequestToken`, up to 36
+    /// characters), a retried request is applied once: DynamoDB answers an attempt that repeats
+    /// one it already applied as a success.
+    package func transactWrite(_ items: [DynamoTransactItem], token: String? = nil) async throws(AWSError) {
         _ = try await call("TransactWriteItems") { json in
+            if let token { json.member("ClientRequestToken", token) }
             json.key("TransactItems")
             json.array { json in
                 for item in items {

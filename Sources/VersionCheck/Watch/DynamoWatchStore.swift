@@ -124,22 +124,24 @@ package final class DynamoWatchStore: WatchStore {
         return (state, [])
     }
 
+    /// One service's writes in a cycle: its state on condition, its history, its deliveries.
+    struct Group: Sendable {
+        var key: String
+        var rev: Int
+        var events: [WatchEvent]
+        var state: WatchState.Service
+        var writes: [DynamoTransactItem]
+        var overflow: [DynamoItem]
+        var deliveries: Int
+    }
+
     package func record(_ changes: [ServiceChange],
                         deliveries: @Sendable (ServiceChange, [WatchEvent]) -> [Delivery]) async throws -> RecordedCycle {
         var recorded = RecordedCycle()
         let revisions = known.current.revisions
-        // Each service's writes: its state on condition, its history, its deliveries.
-        struct Group {
-            var key: String
-            var rev: Int
-            var events: [WatchEvent]
-            var state: WatchState.Service
-            var writes: [DynamoTransactItem]
-            var overflow: [DynamoItem]
-            var deliveries: Int
-        }
         var groups: [Group] = []
         let now = Date()
+        let writer = "\(watcherID)#\(UInt64(now.timeIntervalSince1970 * 1000))"
         for change in changes {
             let key = change.service.key
             let previous = revisions[key]
@@ -153,6 +155,7 @@ package final class DynamoWatchStore: WatchStore {
             stateItem["service"] = .string(change.service.name)
             stateItem["environment"] = .string(change.service.environment)
             stateItem["updated"] = .string(Timestamps.iso8601(now, milliseconds: true))
+            stateItem["writer"] = .string(writer)
             var writes: [DynamoTransactItem] = []
             var historyWrites: [DynamoTransactItem] = []
             for (chunk, start) in stride(from: 0, to: events.count, by: Self.eventsPerHistoryItem).enumerated() {
@@ -183,10 +186,27 @@ package final class DynamoWatchStore: WatchStore {
                                 deliveries: queue.count))
         }
 
-        // Services packed into transactions of at most 100 writes; a service whose condition
-        // failed (another watcher was first) is dropped and the rest tried again.
-        var remaining = groups
+        // A service seen for the first time whose change alerts nobody (first-seen events only, the
+        // common case of a first cycle): its state is created by a conditional PutItem and its
+        // history written in batches after. The rest: transactions of at most 100 writes.
+        let isSimple = { (group: Group) in group.rev == 1 && group.deliveries == 0 && group.overflow.isEmpty && group.writes.count <= 2 }
         var won: [Group] = []
+        var lost: [Group] = []
+        let simple = groups.filter(isSimple)
+        if !simple.isEmpty {
+            let outcomes = try await createStates(simple)
+            won += outcomes.won
+            lost += outcomes.lost
+            // History after the state: a watcher killed in between leaves a new service's
+            // first-seen events out of its history (its state is kept; nothing is alerted).
+            try await table.batchWrite(puts: outcomes.won.flatMap { group in
+                group.writes.dropFirst().compactMap { write -> DynamoItem? in
+                    if case .put(let item, _) = write { return item }
+                    return nil
+                }
+            })
+        }
+        var remaining = groups.filter { !isSimple($0) }
         while !remaining.isEmpty {
             var batch: [Group] = []
             var size = 0
@@ -197,7 +217,7 @@ package final class DynamoWatchStore: WatchStore {
             }
             let failure: AWSError?
             do {
-                try await table.transactWrite(batch.flatMap(\.writes))
+                try await table.transactWrite(batch.flatMap(\.writes), token: Self.token(writer, batch.map(\.key)))
                 failure = nil
             } catch {
                 failure = error
@@ -206,17 +226,23 @@ package final class DynamoWatchStore: WatchStore {
                 guard let reasons = DynamoDB.cancellationReasons(failure) else { throw failure }
                 var index = 0
                 var retry: [Group] = []
+                var conflicted: [Group] = []
                 for group in batch {
-                    let lost = index < reasons.count && reasons[index] == "ConditionalCheckFailed"
-                    if lost { recorded.lostRaces.append(group.key) } else { retry.append(group) }
+                    if index < reasons.count && reasons[index] == "ConditionalCheckFailed" { conflicted.append(group) } else { retry.append(group) }
                     index += group.writes.count
                 }
                 guard retry.count < batch.count else { throw failure }
                 remaining = retry + remaining
+                // A failed condition is another watcher's write, or this watcher's own when an
+                // earlier attempt of the same request went through but its answer was lost.
+                let mine = try await ownWrites(conflicted)
+                won += conflicted.filter { mine.contains($0.key) }
+                lost += conflicted.filter { !mine.contains($0.key) }
             } else {
                 won += batch
             }
         }
+        recorded.lostRaces = lost.map(\.key)
         for group in won where !group.overflow.isEmpty {
             try await queueOverflow(group.overflow, service: group.key, rev: group.rev)
         }
@@ -231,6 +257,60 @@ package final class DynamoWatchStore: WatchStore {
         recorded.queued = won.reduce(0) { $0 + $1.deliveries }
         recorded.state = state
         return recorded
+    }
+
+    /// Creates the state items of services seen for the first time, each on condition that it
+    /// does not exist, 16 at a time.
+    private func createStates(_ groups: [Group]) async throws -> (won: [Group], lost: [Group]) {
+        var won: [Group] = [], conflicted: [Group] = []
+        try await withThrowingTaskGroup(of: (Group, Bool).self) { tasks in
+            var next = 0
+            func start() {
+                guard next < groups.count else { return }
+                let group = groups[next]
+                next += 1
+                tasks.addTask { [table] in
+                    guard case .put(let item, let condition)? = group.writes.first else { return (group, true) }
+                    do {
+                        try await table.putItem(item, condition: condition)
+                        return (group, true)
+                    } catch let error as AWSError where DynamoDB.isConditionFailure(error) {
+                        return (group, false)
+                    }
+                }
+            }
+            for _ in 0..<16 { start() }
+            while let (group, created) = try await tasks.next() {
+                if created { won.append(group) } else { conflicted.append(group) }
+                start()
+            }
+        }
+        let mine = try await ownWrites(conflicted)
+        return (won + conflicted.filter { mine.contains($0.key) }, conflicted.filter { !mine.contains($0.key) })
+    }
+
+    /// Which of these services' state items this cycle wrote (`writer`), for conditions that
+    /// failed on a retried request whose first attempt had gone through.
+    private func ownWrites(_ groups: [Group]) async throws -> Set<String> {
+        guard !groups.isEmpty else { return [] }
+        let items = try await table.batchGet(groups.map { Self.stateKey($0.key) })
+        var mine: Set<String> = []
+        for item in items {
+            guard let pk = item["pk"]?.stringValue, pk.hasPrefix("service#") else { continue }
+            let key = String(pk.dropFirst("service#".count))
+            guard let group = groups.first(where: { $0.key == key }), case .put(let written, _)? = group.writes.first else { continue }
+            if item["writer"] == written["writer"], item["rev"] == written["rev"] { mine.insert(key) }
+        }
+        return mine
+    }
+
+    /// The idempotency token of a transaction (`ClientRequestToken`): DynamoDB applies a request
+    /// retried with it once. Unique per cycle and set of services.
+    static func token(_ writer: String, _ keys: [String]) -> String {
+        var hash = SHA256()
+        hash.update(Array(writer.utf8))
+        for key in keys { hash.update(Array("\n\(key)".utf8)) }
+        return String(hash.finalize().hexString.prefix(36))
     }
 
     /// Writes deliveries that did not fit in their service's transaction, then clears them

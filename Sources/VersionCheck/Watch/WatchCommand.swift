@@ -176,7 +176,7 @@ package enum WatchCommand {
         }
         let manifest = try await run.source.load(environment: environment, aws: aws)
         let store = try await openStore(run.location, aws: aws, settings: manifest.settings)
-        return await watch(run, manifest: manifest, store: store)
+        return await watch(run, manifest: manifest, store: store, aws: aws)
     }
 
     /// The AWS client when the manifest or the state is in AWS.
@@ -200,11 +200,11 @@ package enum WatchCommand {
     }
 
     /// Cycles until stopped (or once), delivering alerts between cycles.
-    static func watch(_ run: WatchRun, manifest: Manifest, store: any WatchStore) async -> Int32 {
+    static func watch(_ run: WatchRun, manifest: Manifest, store: any WatchStore, aws: AWSClient?) async -> Int32 {
         let console = Console()
         let redactor = manifest.redactor
         let log: @Sendable (String) -> Void = { console.error("versioncheck watch: " + redactor.redact($0)) }
-        let watcher = Watcher(manifest: manifest, shard: run.shard, store: store, log: log)
+        let watcher = Watcher(manifest: manifest, shard: run.shard, store: store, aws: aws, log: log)
         if watcher.services.isEmpty { log("no service of the manifest falls in shard \(run.shardText ?? "")") }
 
         var server: HTTPServer?
@@ -241,7 +241,13 @@ package enum WatchCommand {
                 print(report, quiet: run.quiet, console: console, redactor: redactor)
                 let next = ContinuousClock.now + run.every
                 _ = await watcher.deliverPending(deadline: run.once ? .now + run.deliverWithin : next)
-                if run.once { return report.hasOpenProblems ? 1 : 0 }
+                if run.once {
+                    // What this run cost in AWS requests (manifest, state, outbox), for the bill.
+                    if let aws, !run.quiet {
+                        log("AWS requests: " + aws.requestsSent.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                    }
+                    return report.hasOpenProblems ? 1 : 0
+                }
                 do {
                     try await Task.sleep(until: next)
                 } catch {

@@ -25,17 +25,20 @@ enum WatchLambda {
                 opened.withLock { $0 = store }
             }
             let log: @Sendable (String) -> Void = { [redactor = manifest.redactor] in console.error("versioncheck watch: " + redactor.redact($0)) }
-            let watcher = Watcher(manifest: manifest, shard: run.shard, store: store, log: log)
+            let before = aws?.requestsSent ?? [:]
+            let watcher = Watcher(manifest: manifest, shard: run.shard, store: store, aws: aws, log: log)
             let report = try await watcher.cycle()
             WatchCommand.print(report, quiet: run.quiet, console: console, redactor: manifest.redactor)
             let left = invocation.remainingTime() - (ContinuousClock.now - started) - margin
             let outcomes = await watcher.deliverPending(deadline: .now + max(.zero, min(run.deliverWithin, left)))
-            return Array(manifest.redactor.redact(summary(report, outcomes: outcomes)).utf8)
+            // This invocation's requests: the counts only grow.
+            let requests = (aws?.requestsSent ?? [:]).merging(before) { now, earlier in now - earlier }
+            return Array(manifest.redactor.redact(summary(report, outcomes: outcomes, awsRequests: requests)).utf8)
         }
     }
 
     /// The cycle's summary, as the invocation's answer.
-    static func summary(_ report: CycleReport, outcomes: [String: AlertDeliverer.Outcome]) -> String {
+    static func summary(_ report: CycleReport, outcomes: [String: AlertDeliverer.Outcome], awsRequests: [String: Int]) -> String {
         var json = JSONText()
         json.object { json in
             json.key("services")
@@ -76,6 +79,13 @@ enum WatchLambda {
             json.array { json in for entry in report.mixed { json.string("\(entry.service) \(entry.fleet)") } }
             json.key("expectProblems")
             json.array { json in for entry in report.expectProblems { json.string(entry) } }
+            json.key("awsRequests")
+            json.object { json in
+                for (service, count) in awsRequests.sorted(by: { $0.key < $1.key }) where count > 0 {
+                    json.key(service)
+                    json.number(count)
+                }
+            }
             json.key("durationMs")
             json.number(Int(report.duration.seconds * 1000))
             json.key("status")

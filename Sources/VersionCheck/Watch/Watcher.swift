@@ -67,7 +67,12 @@ package final class Watcher: Sendable {
 
     /// Says what the store found on opening (a repaired file, alerts on the wire when the last
     /// watcher stopped).
-    package init(manifest: Manifest, shard: Shard?, store: any WatchStore, log: @escaping @Sendable (String) -> Void) {
+    /// The AWS client of the store or the manifest, whose requests `/metrics` counts.
+    package let aws: AWSClient?
+
+    package init(manifest: Manifest, shard: Shard?, store: any WatchStore, aws: AWSClient? = nil,
+                 log: @escaping @Sendable (String) -> Void) {
+        self.aws = aws
         self.manifest = manifest
         self.services = manifest.services.filter { shard?.contains($0) ?? true }
         self.shard = shard
@@ -325,7 +330,11 @@ package final class Watcher: Sendable {
             "versioncheck_cycle_duration_seconds \(String(format: "%.3f", cycles.lastDuration.seconds))",
             "# HELP versioncheck_alerts_pending Alert deliveries waiting in the outbox.", "# TYPE versioncheck_alerts_pending gauge",
             "versioncheck_alerts_pending \(pendingCount.current)",
-        ]
+        ] + (aws.map { aws in
+            ["# HELP versioncheck_aws_requests_total Requests sent to AWS (retries included), by service: what the watcher costs.",
+             "# TYPE versioncheck_aws_requests_total counter"]
+                + aws.requestsSent.sorted { $0.key < $1.key }.map { "versioncheck_aws_requests_total{service=\"\($0.key)\"} \($0.value)" }
+        } ?? [])
         return (lines + instancesPerVersion + up + changes + drift + own).joined(separator: "\n") + "\n"
     }
 }
