@@ -261,34 +261,56 @@ package struct DynamoDB: Sendable {
         return items
     }
 
-    /// The items with these keys that exist, in no particular order: 100 keys a call, unprocessed
-    /// keys asked again.
+    /// The items with these keys that exist, in no particular order: 100 keys a call, up to 8
+    /// calls at once, unprocessed keys asked again.
     package func batchGet(_ keys: [DynamoItem], consistent: Bool = true) async throws(AWSError) -> [DynamoItem] {
+        let chunks = stride(from: 0, to: keys.count, by: 100).map { Array(keys[$0..<min($0 + 100, keys.count)]) }
+        guard chunks.count > 1 else { return try await batchGetChunk(chunks.first ?? [], consistent: consistent) }
+        do {
+            return try await withThrowingTaskGroup(of: [DynamoItem].self) { tasks in
+                var next = 0, found: [DynamoItem] = []
+                func start() {
+                    guard next < chunks.count else { return }
+                    let chunk = chunks[next]
+                    next += 1
+                    tasks.addTask { try await self.batchGetChunk(chunk, consistent: consistent) }
+                }
+                for _ in 0..<8 { start() }
+                while let items = try await tasks.next() {
+                    found += items
+                    start()
+                }
+                return found
+            }
+        } catch let error as AWSError {
+            throw error
+        } catch {
+            throw AWSError(kind: .network, operation: "DynamoDB BatchGetItem", code: "cancelled", message: "cancelled")
+        }
+    }
+
+    private func batchGetChunk(_ keys: [DynamoItem], consistent: Bool) async throws(AWSError) -> [DynamoItem] {
         var found: [DynamoItem] = []
-        var start = 0
-        while start < keys.count {
-            var pending = Array(keys[start..<min(start + 100, keys.count)])
-            start += 100
-            var round = 0
-            while !pending.isEmpty {
-                let batch = pending
-                let answer = try await call("BatchGetItem") { json in
-                    json.key("RequestItems")
+        var pending = keys
+        var round = 0
+        while !pending.isEmpty {
+            let batch = pending
+            let answer = try await call("BatchGetItem") { json in
+                json.key("RequestItems")
+                json.object { json in
+                    json.key(table)
                     json.object { json in
-                        json.key(table)
-                        json.object { json in
-                            json.key("Keys")
-                            json.array { json in for key in batch { Self.write(key, to: &json) } }
-                            json.key("ConsistentRead")
-                            json.bool(consistent)
-                        }
+                        json.key("Keys")
+                        json.array { json in for key in batch { Self.write(key, to: &json) } }
+                        json.key("ConsistentRead")
+                        json.bool(consistent)
                     }
                 }
-                found += answer["Responses"]?[table]?.arrayValue?.compactMap { Self.item($0) } ?? []
-                pending = answer["UnprocessedKeys"]?[table]?["Keys"]?.arrayValue?.compactMap { Self.item($0) } ?? []
-                round += 1
-                if !pending.isEmpty { try await Self.backoff(round, operation: "DynamoDB BatchGetItem") }
             }
+            found += answer["Responses"]?[table]?.arrayValue?.compactMap { Self.item($0) } ?? []
+            pending = answer["UnprocessedKeys"]?[table]?["Keys"]?.arrayValue?.compactMap { Self.item($0) } ?? []
+            round += 1
+            if !pending.isEmpty { try await Self.backoff(round, operation: "DynamoDB BatchGetItem") }
         }
         return found
     }
