@@ -24,7 +24,9 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchservers import AlertReceiver, FleetInfo, serve  # noqa: E402
 
 SECRET = "T0SECRET1/B0SECRET2/Xq7SecretTokenZ9"
 
@@ -79,64 +81,6 @@ class Receiver:
             return status
 
 
-class Server(ThreadingHTTPServer):
-    request_queue_size = 4096  # the default backlog of 5 drops connects under 64-way load
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass  # a watcher killed mid-request leaves a broken pipe: expected here
-
-
-def serve(handler_class, state):
-    server = Server(("127.0.0.1", 0), handler_class)
-    server.state = state
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-class InfoHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stall
-
-    def do_GET(self):
-        try:
-            n = int(self.path.split("/")[2])
-            body = json.dumps({"name": "svc-%d" % n, "version": self.server.state.version(n)}).encode()
-            status = 200
-        except (IndexError, ValueError, KeyError):
-            body, status = b"{}", 404
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class HookHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length", "0"))
-        self.rfile.read(length)
-        key = self.headers.get("Idempotency-Key", "?")
-        status = self.server.state.answer(key, self.path)
-        body = b"ok" if status == 200 else ("error at %s" % self.path).encode()  # echoes the secret path
-        self.send_response(status)
-        if status == 429:
-            self.send_header("Retry-After", "0")
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("versioncheck")
@@ -154,8 +98,8 @@ def main():
     state = args.state or os.path.join(work, "state")
     fleet = Fleet(args.services)
     receiver = Receiver(random.Random(args.seed + 1))
-    info = serve(InfoHandler, fleet)
-    hooks = serve(HookHandler, receiver)
+    info = serve(FleetInfo, fleet)
+    hooks = serve(AlertReceiver, receiver)
     manifest = os.path.join(work, "manifest.json")
     with open(manifest, "w") as file:
         json.dump({

@@ -13,58 +13,27 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from benchservers import AlertReceiver, FleetInfo, serve  # noqa: E402
 
 
-class Server(ThreadingHTTPServer):
-    request_queue_size = 4096
-    daemon_threads = True
+class Fleet:
+    def __init__(self):
+        self.versions = {}
+
+    def version(self, n):
+        return self.versions[n]
 
 
-def serve(handler):
-    server = Server(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+class Receiver:
+    def __init__(self):
+        self.keys = []
 
-
-versions = {}
-received = []
-
-
-class Info(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def do_GET(self):
-        n = int(self.path.split("/")[2])
-        body = json.dumps({"version": versions[n]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class Hook(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        received.append(self.headers.get("Idempotency-Key"))
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args):
-        pass
+    def answer(self, key, path):
+        self.keys.append(key)
+        return 200
 
 
 def main():
@@ -73,9 +42,11 @@ def main():
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--changed", type=int, default=10)
     args = parser.parse_args()
+    fleet, receiver = Fleet(), Receiver()
+    versions = fleet.versions
     for n in range(1, args.services + 1):
         versions[n] = "1.0.0"
-    info, hook = serve(Info), serve(Hook)
+    info, hook = serve(FleetInfo, fleet), serve(AlertReceiver, receiver)
     moto = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "scripts", "moto_server.py")],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     endpoint = json.loads(moto.stdout.readline())
@@ -107,7 +78,7 @@ def main():
     for n in range(1, args.changed + 1):
         versions[n] = "1.1.0"
     cycle("%d services deployed (alerts delivered)" % args.changed)
-    print("alerts received: %d (distinct %d)" % (len(received), len(set(received))))
+    print("alerts received: %d (distinct %d)" % (len(receiver.keys), len(set(receiver.keys))))
     moto.terminate()
 
 

@@ -169,15 +169,7 @@ package struct DynamoDB: Sendable {
 
     /// Writes the item; with a condition, throws `ConditionalCheckFailedException` when it does not hold.
     package func putItem(_ item: DynamoItem, condition: DynamoCondition? = nil) async throws(AWSError) {
-        _ = try await call("PutItem") { json in
-            json.member("TableName", table)
-            json.key("Item")
-            Self.write(item, to: &json)
-            if let condition {
-                json.member("ConditionExpression", condition.expression)
-                Self.placeholders(&json, names: condition.names, values: condition.values)
-            }
-        }
+        _ = try await call("PutItem") { target(&$0, item: item, condition: condition) }
     }
 
     /// Updates (or creates) the item; returns its new attributes.
@@ -185,27 +177,14 @@ package struct DynamoDB: Sendable {
     package func updateItem(_ key: DynamoItem, update: String, condition: String? = nil, names: [String: String] = [:],
                             values: DynamoItem = [:]) async throws(AWSError) -> DynamoItem {
         let answer = try await call("UpdateItem") { json in
-            json.member("TableName", table)
-            json.key("Key")
-            Self.write(key, to: &json)
-            json.member("UpdateExpression", update)
-            if let condition { json.member("ConditionExpression", condition) }
-            Self.placeholders(&json, names: names, values: values)
+            target(&json, key: key, update: update, condition: condition.map { DynamoCondition($0) }, names: names, values: values)
             json.member("ReturnValues", "ALL_NEW")
         }
         return Self.item(answer["Attributes"]) ?? [:]
     }
 
     package func deleteItem(_ key: DynamoItem, condition: DynamoCondition? = nil) async throws(AWSError) {
-        _ = try await call("DeleteItem") { json in
-            json.member("TableName", table)
-            json.key("Key")
-            Self.write(key, to: &json)
-            if let condition {
-                json.member("ConditionExpression", condition.expression)
-                Self.placeholders(&json, names: condition.names, values: condition.values)
-            }
-        }
+        _ = try await call("DeleteItem") { target(&$0, key: key, condition: condition) }
     }
 
     /// Every item of a `Query`, page after page (or up to `limit` items).
@@ -381,55 +360,44 @@ package struct DynamoDB: Sendable {
                         switch item {
                         case .put(let value, let condition):
                             json.key("Put")
-                            json.object { json in
-                                json.member("TableName", table)
-                                json.key("Item")
-                                Self.write(value, to: &json)
-                                if let condition {
-                                    json.member("ConditionExpression", condition.expression)
-                                    Self.placeholders(&json, names: condition.names, values: condition.values)
-                                }
-                            }
+                            json.object { target(&$0, item: value, condition: condition) }
                         case .update(let key, let update, let condition, let names, let values):
                             json.key("Update")
-                            json.object { json in
-                                json.member("TableName", table)
-                                json.key("Key")
-                                Self.write(key, to: &json)
-                                json.member("UpdateExpression", update)
-                                var allNames = names, allValues = values
-                                if let condition {
-                                    json.member("ConditionExpression", condition.expression)
-                                    allNames.merge(condition.names) { a, _ in a }
-                                    allValues.merge(condition.values) { a, _ in a }
-                                }
-                                Self.placeholders(&json, names: allNames, values: allValues)
-                            }
+                            json.object { target(&$0, key: key, update: update, condition: condition, names: names, values: values) }
                         case .delete(let key, let condition):
                             json.key("Delete")
-                            json.object { json in
-                                json.member("TableName", table)
-                                json.key("Key")
-                                Self.write(key, to: &json)
-                                if let condition {
-                                    json.member("ConditionExpression", condition.expression)
-                                    Self.placeholders(&json, names: condition.names, values: condition.values)
-                                }
-                            }
+                            json.object { target(&$0, key: key, condition: condition) }
                         case .conditionCheck(let key, let condition):
                             json.key("ConditionCheck")
-                            json.object { json in
-                                json.member("TableName", table)
-                                json.key("Key")
-                                Self.write(key, to: &json)
-                                json.member("ConditionExpression", condition.expression)
-                                Self.placeholders(&json, names: condition.names, values: condition.values)
-                            }
+                            json.object { target(&$0, key: key, condition: condition) }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// The members naming what a write acts on: the table, the key or the item, the update, the
+    /// condition, and the placeholders of both.
+    private func target(_ json: inout JSONText, key: DynamoItem? = nil, item: DynamoItem? = nil, update: String? = nil,
+                        condition: DynamoCondition? = nil, names: [String: String] = [:], values: DynamoItem = [:]) {
+        json.member("TableName", table)
+        if let key {
+            json.key("Key")
+            Self.write(key, to: &json)
+        }
+        if let item {
+            json.key("Item")
+            Self.write(item, to: &json)
+        }
+        if let update { json.member("UpdateExpression", update) }
+        var allNames = names, allValues = values
+        if let condition {
+            json.member("ConditionExpression", condition.expression)
+            allNames.merge(condition.names) { mine, _ in mine }
+            allValues.merge(condition.values) { mine, _ in mine }
+        }
+        Self.placeholders(&json, names: allNames, values: allValues)
     }
 
     // MARK: The table
