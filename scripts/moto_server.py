@@ -13,21 +13,38 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 import urllib.request
 
 try:
     import boto3
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
 except ImportError as error:
     print("MISSING " + str(error), flush=True)
     sys.exit(3)
 
+
+class OneAtATime:
+    """moto's backends do not lock their tables, so two conditional writes to one DynamoDB item
+    arriving together could both pass their condition. DynamoDB applies them one after the other;
+    so does this: requests are served by many threads but applied one at a time."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 parent = os.getppid()
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-host, port = server.get_host_and_port()
+server = make_server("127.0.0.1", 0, OneAtATime(DomainDispatcherApplication(create_backend_app)), threaded=True)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+host, port = server.server_address[:2]
 url = "http://%s:%d" % (host, port)
 iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1",
                    aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
@@ -41,4 +58,4 @@ urllib.request.urlopen(request).read()
 print(json.dumps({"endpoint": url, "key": key["AccessKeyId"], "secret": key["SecretAccessKey"]}), flush=True)
 while os.getppid() == parent:
     time.sleep(0.5)
-server.stop()
+server.shutdown()
