@@ -25,7 +25,9 @@ enum WatchLambda {
                 opened.withLock { $0 = store }
             }
             let log: @Sendable (String) -> Void = { [redactor = manifest.redactor] in console.error("versioncheck watch: " + redactor.redact($0)) }
-            let watcher = Watcher(manifest: manifest, shard: run.shard, store: store, log: log)
+            // CodeDeploy is polled with the store's client, or one made for the manifest's registrations.
+            let codeDeploy = try aws ?? WatchCommand.awsClient(for: run, manifest: manifest)
+            let watcher = Watcher(manifest: manifest, shard: run.shard, store: store, codeDeploy: codeDeploy, log: log)
             let report = try await watcher.cycle()
             WatchCommand.print(report, quiet: run.quiet, console: console, redactor: manifest.redactor)
             let left = invocation.remainingTime() - (ContinuousClock.now - started) - margin
@@ -51,6 +53,8 @@ enum WatchLambda {
             }
             json.key("alertsQueued")
             json.number(report.alertsQueued)
+            json.key("deployments")
+            json.number(report.deployments.count)
             json.key("deliveries")
             json.object { json in
                 var counts = (delivered: 0, failed: 0, pending: 0)
