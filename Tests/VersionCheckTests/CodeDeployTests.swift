@@ -667,6 +667,42 @@ struct CodeDeployTests {
         }
     }
 
+    @Test func theSchemaDescribesRegistrations() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let schema = root.appendingPathComponent("schemas/manifest.schema.json").path
+        let example = root.appendingPathComponent("schemas/manifest.example.json").path
+        let registration = #"{"application": "a", "notify": ["ops"]}"#
+        let invalid = [
+            #"{"codedeploy": {"registrations": []}}"#,
+            #"{"codedeploy": {"lookback": "24h"}}"#,
+            #"{"codedeploy": {"registrations": [{"application": "a"}]}}"#,
+            #"{"codedeploy": {"registrations": [{"application": "a", "notify": ["ops"], "outcomes": ["done"]}]}}"#,
+            #"{"codedeploy": {"registrations": [{"application": "a", "notify": ["ops"], "groups": ["g"]}]}}"#,
+            #"{"codedeploy": {"registrations": [{"application": "a", "notify": ["ops"], "deploymentGroups": []}]}}"#,
+            #"{"codedeploy": {"registrations": [{"application": " ", "notify": ["ops"]}]}}"#,
+            #"{"codedeploy": {"registrations": [{"id": "a b", "application": "a", "notify": ["ops"]}]}}"#,
+            #"{"codedeploy": {"lookback": "soon", "registrations": [\#(registration)]}}"#,
+            #"{"codedeploy": {"registrations": [\#(registration)], "extra": 1}}"#,
+        ]
+        if let problems = try await checkJSONSchema(schema, accepts: example, rejects: invalid) { // python3 is optional here
+            #expect(problems.isEmpty, "\(problems)")
+        }
+        // A manifest that only announces deployments.
+        let only = NSTemporaryDirectory() + "codedeploy-only-\(UUID().uuidString.prefix(8)).json"
+        try #"{"channels": {"ops": {"type": "webhook", "url": "http://h/"}}, "codedeploy": {"registrations": [\#(registration)]}}"#
+            .write(toFile: only, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: only) }
+        if let problems = try await checkJSONSchema(schema, accepts: only, rejects: []) {
+            #expect(problems.isEmpty, "\(problems)")
+        }
+        let environment = ["OPS_HOOK_TOKEN": "t0k", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/x",
+                           "TEAMS_WORKFLOW_URL": "https://example.logic.azure.com/workflows/1", "PAGERDUTY_ROUTING_KEY": "R0UTING",
+                           "PAYMENTS_INFO_TOKEN": "p4y"]
+        let manifest = try Manifest.load(path: example, environment: environment)
+        #expect(manifest.codeDeploy.registrations.map(\.id) == ["checkout", "payments"])
+        #expect(manifest.codeDeploy.registrations.last?.outcomes == [.failed, .stopped])
+    }
+
     @Test func aDeploymentAlertReadsBackFromTheOutboxAndRendersForEveryChannel() throws {
         var deployment = CodeDeployDeployment(id: "d-X1", application: "search", group: "search-eu", status: "Stopped")
         deployment.creator = "codeDeployRollback"

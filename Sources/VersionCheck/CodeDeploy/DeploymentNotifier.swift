@@ -48,8 +48,8 @@ package final class DeploymentNotifier: Sendable {
         self.log = log
     }
 
-    /// The manifest's registrations, then those added through the API (a stored one with a
-    /// manifest one's id is ignored). Nil when the stored ones cannot be read.
+    /// The manifest's registrations, then those added through the API in the order they were
+    /// added (a stored one with a manifest one's id is ignored). Throws when the store cannot be read.
     package static func registrations(manifest: Manifest, store: any WatchStore) async throws -> [CodeDeployRegistration] {
         var registrations = manifest.codeDeploy.registrations
         let manifestIDs = Set(registrations.map(\.id))
