@@ -545,9 +545,9 @@ struct CodeDeployTests {
         codeDeploy.put(ended("d-API0000001", "checkout-prod", status: "Failed", seconds: 30))
         codeDeploy.put(ended("d-API0000002", "checkout-prod", status: "Succeeded", seconds: 30))
         try await withTimeout(.seconds(20), "the announcement") { await receiver.waitForRequests(2) }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(Set(receiver.requests.compactMap { $0.header("Idempotency-Key") }) == ["codedeploy-d-API0000001:ops", "codedeploy-d-API0000001:team-slack"],
-                "the success is not in its outcomes")
+        #expect(Set(receiver.requests.compactMap { $0.header("Idempotency-Key") }) == ["codedeploy-d-API0000001:ops", "codedeploy-d-API0000001:team-slack"])
+        let outbox = try String(contentsOfFile: "\(fixture.state)/deliveries.jsonl", encoding: .utf8)
+        #expect(outbox.contains("codedeploy-d-API0000001:ops") && !outbox.contains("d-API0000002"), "the success is not in its outcomes")
 
         // Removed: 204, then 404; the manifest's cannot be (409).
         #expect(try await call("DELETE", "/registrations/from-manifest").status == 409)
@@ -665,6 +665,23 @@ struct CodeDeployTests {
         } catch {
             #expect(error.description.contains("services: missing"))
         }
+    }
+
+    @Test func oddAnswersAreReadWithoutTrapping() throws {
+        let odd = try JSONParser().parse(#"""
+        {"deploymentId": "d-ODD", "status": "Failed", "createTime": 1e300, "startTime": "yesterday", "completeTime": -5,
+         "errorInformation": "broken", "rollbackInfo": [], "revision": {"s3Location": {"bucket": 7}}, "creator": 3}
+        """#)
+        let deployment = try #require(CodeDeployDeployment(odd))
+        #expect(deployment.createTime == nil && deployment.startTime == nil && deployment.completeTime == nil && deployment.duration == nil)
+        #expect(deployment.errorCode == nil && deployment.revision == nil && deployment.creator == nil)
+        #expect(deployment.application == "" && deployment.isTerminal)
+        let alert = Alert.deployment(deployment, now: Date(timeIntervalSince1970: 1_790_000_000))
+        #expect(alert.summary == "/: deployment d-ODD failed")
+        #expect(Alert(json: try JSONParser().parse(alert.json))?.json == alert.json)
+        #expect(CodeDeployDeployment(try JSONParser().parse(#"{"status": "Failed"}"#)) == nil, "no id, no deployment")
+        #expect(CodeDeployDeployment.time("1790000000.1234") == Date(timeIntervalSince1970: 1_790_000_000.123))
+        #expect(CodeDeployDeployment.time("2026-11-21T22:14:39.512Z") != nil)
     }
 
     @Test func theSchemaDescribesRegistrations() async throws {

@@ -98,10 +98,7 @@ package struct CodeDeployDeployment: Sendable, Equatable {
             guard let text = value?.stringValue, !text.isEmpty else { return nil }
             return text
         }
-        func time(_ value: JSONValue?) -> Date? {
-            guard let text = value?.scalarText, let date = Timestamps.parse(text) else { return nil }
-            return Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded() / 1000)
-        }
+        func time(_ value: JSONValue?) -> Date? { value?.scalarText.flatMap(Self.time) }
         creator = text(value["creator"])
         createTime = time(value["createTime"])
         startTime = time(value["startTime"])
@@ -115,6 +112,13 @@ package struct CodeDeployDeployment: Sendable, Equatable {
         deploymentConfig = text(value["deploymentConfigName"])
         computePlatform = text(value["computePlatform"])
         revision = Self.revision(value["revision"])
+    }
+
+    /// A timestamp as epoch seconds or RFC 3339 text, kept to the millisecond; nil for anything
+    /// else, and for a time before 1970 or after 9999 (no arithmetic on it can overflow).
+    package static func time(_ text: String) -> Date? {
+        guard let date = Timestamps.parse(text), (0...253_402_300_799).contains(date.timeIntervalSince1970) else { return nil }
+        return Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded() / 1000)
     }
 
     /// A `RevisionLocation`, by the location it carries (`revisionType` says the same).

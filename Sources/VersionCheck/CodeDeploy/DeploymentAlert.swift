@@ -159,9 +159,9 @@ extension CodeDeployDeployment {
         }
         errorCode = value["error"]?["code"]?.stringValue
         errorMessage = value["error"]?["message"]?.stringValue
-        createTime = value["createTime"]?.stringValue.flatMap(Timestamps.parse)
-        startTime = value["startTime"]?.stringValue.flatMap(Timestamps.parse)
-        completeTime = value["completeTime"]?.stringValue.flatMap(Timestamps.parse)
+        createTime = value["createTime"]?.stringValue.flatMap(Self.time)
+        startTime = value["startTime"]?.stringValue.flatMap(Self.time)
+        completeTime = value["completeTime"]?.stringValue.flatMap(Self.time)
         rollbackDeploymentID = value["rollback"]?["rollbackDeploymentId"]?.stringValue
         rollbackTriggeringDeploymentID = value["rollback"]?["rollbackTriggeringDeploymentId"]?.stringValue
         rollbackMessage = value["rollback"]?["message"]?.stringValue

@@ -81,7 +81,7 @@ package final class DeploymentNotifier: Sendable {
         var watermarks: [String: Date] = [:]
         do {
             for (id, text) in try await store.documents(Self.watermarkKind) {
-                if let date = (try? JSONParser().parse(text))?["firstPoll"]?.stringValue.flatMap(Timestamps.parse) { watermarks[id] = date }
+                if let date = (try? JSONParser().parse(text))?["firstPoll"]?.stringValue.flatMap(CodeDeployDeployment.time) { watermarks[id] = date }
             }
         } catch {
             log("codedeploy: cannot read the watermarks of \(store.name) (no deployment announced this cycle): \(error)")

@@ -92,7 +92,7 @@ package struct CodeDeployRegistration: Sendable, Equatable {
         guard let value = try? JSONParser().parse(text), case .object = value else { return nil }
         let reader = RegistrationReader(file: "stored registration", channels: nil)
         guard var registration = try? reader.registration(value, "", source: .api) else { return nil }
-        registration.created = value["created"]?.stringValue.flatMap(Timestamps.parse)
+        registration.created = value["created"]?.stringValue.flatMap(CodeDeployDeployment.time)
         self = registration
     }
 }
