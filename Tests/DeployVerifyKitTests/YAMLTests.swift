@@ -551,6 +551,14 @@ struct YAMLTests {
               url: 'https://releases.internal/payments/production.json'
               field: version
             notify: [ops, oncall, teams]
+
+        codedeploy:
+          lookback: 24h
+          registrations:
+            - application: checkout
+              deploymentGroups: [checkout-prod]
+              notify: [team-slack, oncall]
+            - {application: payments, notify: [ops], outcomes: [failed, stopped]}
         """
 
     @Test func manifestEqualsItsJSONTwin() throws {

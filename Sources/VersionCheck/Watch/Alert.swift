@@ -2,8 +2,8 @@ import DeployVerifyKit
 import Foundation
 import InfoEndpoint
 
-/// What an alert is about: an event kind of the watcher, or `check`, the result of a one-shot
-/// `versioncheck --notify`.
+/// What an alert is about: an event kind of the watcher, `check`, the result of a one-shot
+/// `versioncheck --notify`, or `deployment`, a CodeDeploy deployment that ended.
 package enum AlertKind: String, Sendable, CaseIterable {
     case firstSeen = "first-seen"
     case deployed
@@ -13,6 +13,8 @@ package enum AlertKind: String, Sendable, CaseIterable {
     case recovered
     /// A one-shot check's result (`result`: pass, mismatch or unreadable).
     case check
+    /// A CodeDeploy deployment of a registered application ended (``Alert/deployment``).
+    case deployment
 
     package init(_ kind: WatchEvent.Kind) {
         self = AlertKind(rawValue: kind.rawValue)!
@@ -42,9 +44,15 @@ package struct Alert: Sendable {
     /// The versions the service's instances report after the cycle, most first.
     package var fleet: [(version: String, count: Int)]
     package var time: Date
+    /// For `deployment`: the deployment (its application and group are `service` and `environment`).
+    package var deployment: CodeDeployDeployment?
 
-    /// `checkout (production)`, or the service alone when no environment is known.
-    package var subject: String { environment.isEmpty ? service : "\(service) (\(environment))" }
+    /// `checkout (production)`, or the service alone when no environment is known; for a
+    /// deployment, `application/group`.
+    package var subject: String {
+        if kind == .deployment { return "\(service)/\(environment)" }
+        return environment.isEmpty ? service : "\(service) (\(environment))"
+    }
 
     /// `checkout (production): deployed 1.4.1 → 1.4.2 on 2 of 2 instances`.
     package var summary: String { "\(subject): \(headline)" }
@@ -67,6 +75,8 @@ package struct Alert: Sendable {
         case .check:
             // The check's own summary (`2/2 on 1.4.2`) is in `detail`.
             return "version check \(result == "pass" ? "passed" : "failed")" + (detail.map { ": \($0)" } ?? "")
+        case .deployment:
+            return deployment?.headline ?? "deployment"
         }
         if fleet.count > 1 {
             text += "; mixed fleet: " + fleet.map { "\($0.count)× \($0.version)" }.joined(separator: ", ")
@@ -80,6 +90,12 @@ package struct Alert: Sendable {
         case .drift, .unreachable: "trigger"
         case .recovered: "resolve"
         case .check: result == "pass" ? "resolve" : "trigger"
+        case .deployment:
+            switch deployment?.outcome {
+            case .failed?, .stopped?: "trigger"
+            case .succeeded?: "resolve"
+            case nil: nil
+            }
         default: nil
         }
     }
@@ -87,6 +103,7 @@ package struct Alert: Sendable {
     /// Stable per service, environment and problem: a repeat trigger updates the incident, a
     /// resolve closes it.
     package var dedupKey: String {
+        if kind == .deployment { return "versioncheck/codedeploy/\(service)/\(environment)" }
         let problem = kind == .recovered ? (self.problem ?? "drift") : kind.rawValue
         return "versioncheck/\(environment)/\(service)/\(problem)"
     }
@@ -114,6 +131,7 @@ package struct Alert: Sendable {
     // MARK: The generic webhook payload (documented in the README)
 
     package var json: String {
+        if kind == .deployment { return deploymentJSON }
         var json = JSONText()
         json.object { json in
             json.member("id", id)
@@ -150,7 +168,7 @@ package struct Alert: Sendable {
     package init(id: String, kind: AlertKind, reminder: Bool = false, result: String? = nil, service: String, environment: String,
                  from: String? = nil, to: String? = nil, revision: String? = nil, expected: String? = nil,
                  problem: String? = nil, detail: String? = nil, instances: [String], instanceCount: Int,
-                 fleet: [(version: String, count: Int)], time: Date) {
+                 fleet: [(version: String, count: Int)], time: Date, deployment: CodeDeployDeployment? = nil) {
         self.id = id
         self.kind = kind
         self.reminder = reminder
@@ -167,6 +185,7 @@ package struct Alert: Sendable {
         self.instanceCount = instanceCount
         self.fleet = fleet
         self.time = time
+        self.deployment = deployment
     }
 
     /// Reads the payload back (the outbox keeps alerts in this form).
@@ -184,7 +203,8 @@ package struct Alert: Sendable {
                   expected: object["expected"]?.stringValue, problem: object["problem"]?.stringValue,
                   detail: object["detail"]?.stringValue,
                   instances: object["instances"]?.arrayValue?.compactMap(\.stringValue) ?? [],
-                  instanceCount: object["instanceCount"]?.scalarText.flatMap { Int($0) } ?? 0, fleet: fleet, time: time)
+                  instanceCount: object["instanceCount"]?.scalarText.flatMap { Int($0) } ?? 0, fleet: fleet, time: time,
+                  deployment: object["deployment"].flatMap { CodeDeployDeployment(alertJSON: $0) })
     }
 }
 
@@ -198,6 +218,8 @@ package enum RenderedAlert: Sendable {
 package enum AlertRenderer {
     /// Whether this channel takes this alert, given the manifest's settings.
     package static func wants(_ channel: Channel, _ alert: Alert, settings: WatchSettings) -> Bool {
+        // A registration names its channels and outcomes; a channel's `events` are watch events.
+        if alert.kind == .deployment { return channel.kind != .pagerduty || alert.pagerDutyAction != nil }
         if channel.kind == .pagerduty { return alert.pagerDutyAction != nil && (channel.events.map { $0.contains(alert.kind.rawValue) } ?? true) }
         if let events = channel.events { return events.contains(alert.kind.rawValue) }
         switch alert.kind {
@@ -233,7 +255,7 @@ package enum AlertRenderer {
                 ("VERSIONCHECK_INSTANCES", alert.instances.joined(separator: " ")),
                 ("VERSIONCHECK_TIME", Timestamps.iso8601(alert.time)), ("VERSIONCHECK_REMINDER", alert.reminder ? "true" : "false"),
                 ("VERSIONCHECK_RESULT", alert.result),
-            ]
+            ] + alert.deploymentVariables
             for (name, value) in variables { environment[name] = value ?? "" }
             return .command(arguments: channel.command, environment: environment, input: alert.json)
         }
@@ -248,6 +270,7 @@ package enum AlertRenderer {
         case .unreachable: "🔴"
         case .recovered: "✅"
         case .check: alert.result == "pass" ? "✅" : "❌"
+        case .deployment: alert.deployment.map(deploymentEmoji) ?? "🚧"
         }
     }
 
@@ -267,6 +290,7 @@ package enum AlertRenderer {
 
     /// Slack incoming webhook: `text` for notifications, a mrkdwn section and a context line.
     static func slack(_ alert: Alert) -> String {
+        if alert.kind == .deployment, let deployment = alert.deployment { return deploymentSlack(alert, deployment) }
         let escape = { (text: String) in
             text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;")
@@ -303,6 +327,7 @@ package enum AlertRenderer {
 
     /// Teams through a Workflows webhook: a message with an Adaptive Card (title and facts).
     static func teams(_ alert: Alert) -> String {
+        if alert.kind == .deployment, let deployment = alert.deployment { return deploymentTeams(alert, deployment) }
         var json = JSONText()
         json.object { json in
             json.member("type", "message")
@@ -349,12 +374,14 @@ package enum AlertRenderer {
 
     /// Discord webhook: an embed within Discord's limits (title 256, description 4096, field 1024).
     static func discord(_ alert: Alert) -> String {
+        if alert.kind == .deployment, let deployment = alert.deployment { return deploymentDiscord(alert, deployment) }
         let color = switch alert.kind {
         case .deployed, .firstSeen: 0x2ECC71
         case .rolledBack, .drift: 0xF1C40F
         case .unreachable: 0xE74C3C
         case .recovered: 0x3498DB
         case .check: alert.result == "pass" ? 0x2ECC71 : 0xE74C3C
+        case .deployment: 0x95A5A6
         }
         func clip(_ text: String, _ limit: Int) -> String { text.count > limit ? String(text.prefix(limit - 1)) + "…" : text }
         var json = JSONText()
@@ -388,6 +415,7 @@ package enum AlertRenderer {
     /// PagerDuty Events API v2: trigger on drift and unreachable, resolve on recovered, one
     /// incident per service, environment and problem (the dedup key).
     static func pagerDuty(_ alert: Alert, routingKey: String) -> String {
+        if alert.kind == .deployment, let deployment = alert.deployment { return deploymentPagerDuty(alert, deployment, routingKey: routingKey) }
         var json = JSONText()
         json.object { json in
             json.member("routing_key", routingKey)

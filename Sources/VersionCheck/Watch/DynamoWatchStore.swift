@@ -320,15 +320,10 @@ package final class DynamoWatchStore: WatchStore {
             guard let id = item["sk"]?.stringValue else { continue }
             var record = Self.recordKey(id)
             record["state"] = .string("queued")
-            do {
-                try await table.transactWrite([
-                    .put(item: record, condition: DynamoCondition("attribute_not_exists(pk)")),
-                    .put(item: item, condition: DynamoCondition("attribute_not_exists(pk)")),
-                ])
-            } catch {
-                if DynamoDB.cancellationReasons(error) != nil { continue } // queued already
-                throw error
-            }
+            _ = try await queueOnce([
+                .put(item: record, condition: DynamoCondition("attribute_not_exists(pk)")),
+                .put(item: item, condition: DynamoCondition("attribute_not_exists(pk)")),
+            ])
         }
         do {
             try await table.updateItem(Self.stateKey(service), update: "REMOVE unqueued", condition: "#rev = :rev",
@@ -336,6 +331,27 @@ package final class DynamoWatchStore: WatchStore {
         } catch {
             // A failed condition: changed since, and whoever changed it read and cleared the list.
             if !DynamoDB.isConditionFailure(error) { throw error }
+        }
+    }
+
+    /// Writes a delivery's record and outbox item, both on condition that they do not exist.
+    /// False when it was queued before (a condition failed); a transaction that conflicted with
+    /// another one on the same items is tried again.
+    private func queueOnce(_ writes: [DynamoTransactItem]) async throws -> Bool {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let failure: AWSError
+            do {
+                try await table.transactWrite(writes)
+                return true
+            } catch {
+                failure = error
+            }
+            guard let reasons = DynamoDB.cancellationReasons(failure) else { throw failure }
+            if reasons.contains("ConditionalCheckFailed") { return false }
+            guard attempt < 5 else { throw failure }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 20...100) * attempt))
         }
     }
 
@@ -376,13 +392,7 @@ package final class DynamoWatchStore: WatchStore {
         let now = Date()
         for (index, delivery) in deliveries.enumerated() {
             let shardKey = "\(delivery.alert.service)@\(delivery.alert.environment)"
-            do {
-                try await table.transactWrite(Self.queueWrites(delivery, shardKey: shardKey, queued: now, order: index))
-                queued.append(delivery)
-            } catch {
-                if DynamoDB.cancellationReasons(error) != nil { continue } // queued once already: never again
-                throw error
-            }
+            if try await queueOnce(Self.queueWrites(delivery, shardKey: shardKey, queued: now, order: index)) { queued.append(delivery) }
         }
         return queued
     }

@@ -11,6 +11,8 @@ package struct Manifest: Sendable {
     package var channelNames: [String] = []
     package var services: [WatchedService] = []
     package var settings = WatchSettings()
+    /// CodeDeploy applications whose deployments are announced (the `codedeploy` object).
+    package var codeDeploy = CodeDeploySettings()
     /// Secrets from the manifest (channel URLs, routing keys, header values) for masking.
     package var redactor = Redactor()
 
@@ -159,7 +161,7 @@ private struct ManifestReader: JSONFileReading {
     }
 
     mutating func manifest(_ document: JSONValue, requireServices: Bool) throws(ManifestError) -> Manifest {
-        let root = try object(document, "", allowed: ["$schema", "description", "settings", "channels", "services"])
+        let root = try object(document, "", allowed: ["$schema", "description", "settings", "channels", "services", "codedeploy"])
         var manifest = Manifest(path: file)
         if let settings = root["settings"] { manifest.settings = try self.settings(settings) }
         if let channels = root["channels"] {
@@ -169,12 +171,16 @@ private struct ManifestReader: JSONFileReading {
                 manifest.channelNames.append(name)
             }
         }
+        if let codeDeploy = root["codedeploy"] {
+            manifest.codeDeploy = try RegistrationReader(file: file, channels: manifest.channels).settings(codeDeploy, "codedeploy")
+        }
         guard let services = root["services"] else {
-            if !requireServices {
+            // A manifest may only announce CodeDeploy deployments.
+            if !requireServices || !manifest.codeDeploy.registrations.isEmpty {
                 manifest.redactor = redactor
                 return manifest
             }
-            throw error("services", "missing: the manifest needs a services array")
+            throw error("services", "missing: the manifest needs a services array (or codedeploy registrations)")
         }
         guard case .array(let list) = services, !list.isEmpty || !requireServices else {
             throw error("services", "expected a non-empty array of services")

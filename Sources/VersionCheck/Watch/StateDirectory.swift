@@ -89,6 +89,7 @@ package final class StateDirectory: @unchecked Sendable {
     }
 
     package var documentsPath: String { "\(path)/documents.json" }
+    private let documentsLock = NSLock()
 
     /// Named documents kept with the state, by kind then id (`documents.json`).
     package func documents() throws(StoreError) -> [String: [String: String]] {
@@ -103,8 +104,11 @@ package final class StateDirectory: @unchecked Sendable {
         return documents
     }
 
-    /// Changes the documents and writes them atomically.
+    /// Changes the documents and writes them atomically, one change at a time (the registrations
+    /// API and the watcher's cycle both write them).
     package func updateDocuments(_ change: (inout [String: [String: String]]) -> Void) throws(StoreError) {
+        documentsLock.lock()
+        defer { documentsLock.unlock() }
         var documents = try self.documents()
         change(&documents)
         var json = JSONText()

@@ -18,6 +18,10 @@ package enum WatchCommand {
     and channel has an Idempotency-Key; only a crash in mid-send sends one again, with that key.
 
     MANIFEST is a file, s3://BUCKET/KEY or an http(s):// URL, in YAML or JSON.
+    With a codedeploy object, watch also announces the end of each deployment of the registered
+    CodeDeploy applications on their channels, once per deployment (needs AWS, and
+    codedeploy:ListDeploymentGroups, ListDeployments and BatchGetDeployments).
+
     STATE is a directory (default versioncheck-state; one watcher at a time) or dynamodb://TABLE
     (shared by any number of watchers; create it with 'versioncheck state init dynamodb://TABLE').
     AWS settings come from the environment as the AWS CLI reads them (AWS_REGION, AWS_PROFILE,
@@ -33,6 +37,10 @@ package enum WatchCommand {
                                 left stays in the outbox for the next run
           --metrics-port PORT   serve Prometheus /metrics (and /info, /health) on this port
           --metrics-host HOST   (default 0.0.0.0)
+          --registrations-token-file PATH
+                                serve the CodeDeploy registrations API (/registrations) on the
+                                metrics port, requiring "Authorization: Bearer <token>", the token
+                                read from PATH
           --shard K/N           watch only the K-th of N deterministic parts of the manifest
       -q, --quiet               print only problems
 
@@ -68,6 +76,7 @@ package enum WatchCommand {
         spec.option("--deliver-within", hint: "a duration: 30s, 5m")
         spec.option("--metrics-port", hint: "a port from 0 to 65535")
         spec.option("--metrics-host", hint: "an address to listen on")
+        spec.option("--registrations-token-file", hint: "a file holding the bearer token")
         spec.option("--shard", hint: "K/N, such as 2/3")
         spec.option("--env", hint: "an environment name")
         spec.option("--since", hint: "a date (2026-11-20) or a duration ago (24h, 7d)")
@@ -87,11 +96,12 @@ package enum WatchCommand {
             // One spec for the three commands: a flag of another one is an error, not ignored.
             let belongs: [String: [String]] = [
                 "watch": ["--env", "--since", "--limit", "--format"],
-                "history": ["--manifest", "--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host", "--quiet"],
+                "history": ["--manifest", "--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host", "--quiet",
+                            "--registrations-token-file"],
                 "status": ["--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host",
-                           "--env", "--since", "--limit", "--quiet"],
+                           "--env", "--since", "--limit", "--quiet", "--registrations-token-file"],
                 "state": ["--manifest", "--state", "--every", "--once", "--deliver-within", "--shard", "--metrics-port",
-                          "--metrics-host", "--env", "--since", "--limit", "--format"],
+                          "--metrics-host", "--env", "--since", "--limit", "--format", "--registrations-token-file"],
             ]
             for flag in belongs[command] ?? [] where list.has(flag) || list.value(flag) != nil {
                 throw UsageError("\(flag) does not apply to versioncheck \(command)")
@@ -144,6 +154,8 @@ package enum WatchCommand {
         var shardText: String?
         var metricsPort: Int?
         var metricsHost: String
+        /// The registrations API's bearer token (`--registrations-token-file`): never printed.
+        var registrationsToken: String?
         var quiet: Bool
         var environment: [String: String]
     }
@@ -170,19 +182,39 @@ package enum WatchCommand {
             guard let port = Int(text), (0...65535).contains(port) else { throw ValueError("'\(text)' is not a port from 0 to 65535") }
             return port
         }
-        let aws = try awsClient(for: run)
+        if let path = list.value("--registrations-token-file") {
+            guard run.metricsPort != nil else {
+                throw UsageError("--registrations-token-file needs --metrics-port: the registrations API is served on the metrics port")
+            }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8), !text.trimmed.isEmpty else {
+                throw UsageError("--registrations-token-file: cannot read a token from \(path)")
+            }
+            run.registrationsToken = text.trimmed
+        }
+        var aws = try awsClient(for: run)
         if once, environment[LambdaRuntime.endpointVariable] != nil {
             return await WatchLambda.serve(run, aws: aws)
         }
         let manifest = try await run.source.load(environment: environment, aws: aws)
+        if aws == nil { aws = try awsClient(for: run, manifest: manifest) }
         let store = try await openStore(run.location, aws: aws, settings: manifest.settings)
+        if aws == nil, let stored = try? await store.documents(DeploymentNotifier.registrationKind), !stored.isEmpty {
+            // Registrations added through the API on an earlier run are polled too.
+            do {
+                aws = try AWSClient(environment: environment)
+            } catch {
+                Console().error("versioncheck watch: \(stored.count) CodeDeploy registration\(stored.count == 1 ? "" : "s") of \(store.name) not polled: \(error)")
+            }
+        }
         return await watch(run, manifest: manifest, store: store, aws: aws)
     }
 
-    /// The AWS client when the manifest or the state is in AWS.
-    static func awsClient(for run: WatchRun) throws(AWSError) -> AWSClient? {
-        var needed = run.source.needsAWS
+    /// The AWS client when the manifest or the state is in AWS, or CodeDeploy is polled (the
+    /// manifest has registrations, or the registrations API is served).
+    static func awsClient(for run: WatchRun, manifest: Manifest? = nil) throws(AWSError) -> AWSClient? {
+        var needed = run.source.needsAWS || run.registrationsToken != nil
         if case .dynamoDB = run.location { needed = true }
+        if let manifest, !manifest.codeDeploy.registrations.isEmpty { needed = true }
         return needed ? try AWSClient(environment: run.environment) : nil
     }
 
@@ -205,12 +237,14 @@ package enum WatchCommand {
         let redactor = manifest.redactor
         let log: @Sendable (String) -> Void = { console.error("versioncheck watch: " + redactor.redact($0)) }
         let watcher = Watcher(manifest: manifest, shard: run.shard, store: store, aws: aws, log: log)
-        if watcher.services.isEmpty { log("no service of the manifest falls in shard \(run.shardText ?? "")") }
+        if watcher.services.isEmpty, !manifest.services.isEmpty { log("no service of the manifest falls in shard \(run.shardText ?? "")") }
 
         var server: HTTPServer?
         if let metricsPort = run.metricsPort {
-            let metrics = HTTPServer(configuration: InfoServer.Configuration(host: run.metricsHost, port: metricsPort),
-                                     handler: WatchMetricsHandler(watcher: watcher))
+            var configuration = InfoServer.Configuration(host: run.metricsHost, port: metricsPort)
+            configuration.maxBodyBytes = 64 << 10 // a registration; without the API, /registrations is 404 whatever is sent
+            let registrations = run.registrationsToken.map { RegistrationsAPI(manifest: manifest, store: store, token: $0) }
+            let metrics = HTTPServer(configuration: configuration, handler: WatchMetricsHandler(watcher: watcher, registrations: registrations))
             do {
                 try metrics.start()
             } catch {
@@ -220,6 +254,9 @@ package enum WatchCommand {
             }
             server = metrics
             if !run.quiet { console.line("versioncheck watch: metrics on " + metrics.addresses.map { "http://\($0)/metrics" }.joined(separator: " ")) }
+            if !run.quiet, registrations != nil {
+                console.line("versioncheck watch: registrations API on " + metrics.addresses.map { "http://\($0)/registrations" }.joined(separator: " "))
+            }
         }
 
         let signals = StopSignals()
@@ -285,12 +322,16 @@ package enum WatchCommand {
             }
             console.line(redactor.redact("\(time)  \(event.kind.rawValue)  \(event.service) (\(event.environment))  \(change)  \(event.instance)"))
         }
+        for (alert, channels) in report.deployments where !quiet || alert.deployment?.outcome != .succeeded {
+            console.line(redactor.redact("\(time)  deployment  \(alert.subject)  \(alert.headline)  → \(channels.joined(separator: ", "))"))
+        }
         for problem in report.expectProblems { console.error("versioncheck watch: \(redactor.redact(problem))") }
         guard !quiet else { return }
         var summary = "\(time)  cycle: \(report.services) services, \(report.instances) instances, \(report.events.count) events, "
             + "\(report.alertsQueued) alerts queued, \(VersionCheckOutput.format(report.duration))"
         if !report.openDrift.isEmpty { summary += "; drift: " + report.openDrift.joined(separator: ", ") }
         if !report.openUnreachable.isEmpty { summary += "; unreachable: " + report.openUnreachable.joined(separator: ", ") }
+        if !report.deployments.isEmpty { summary += "; codedeploy: \(report.deployments.count) deployment\(report.deployments.count == 1 ? "" : "s") announced" }
         if !report.mixed.isEmpty { summary += "; mixed fleet: " + report.mixed.map { "\($0.service) \($0.fleet)" }.joined(separator: "; ") }
         console.line(redactor.redact(summary))
     }

@@ -25,14 +25,16 @@ enum WatchLambda {
                 opened.withLock { $0 = store }
             }
             let log: @Sendable (String) -> Void = { [redactor = manifest.redactor] in console.error("versioncheck watch: " + redactor.redact($0)) }
-            let before = aws?.requestsSent ?? [:]
-            let watcher = Watcher(manifest: manifest, shard: run.shard, store: store, aws: aws, log: log)
+            // The store's client, or one made for the manifest's CodeDeploy registrations.
+            let client = try aws ?? WatchCommand.awsClient(for: run, manifest: manifest)
+            let before = client?.requestsSent ?? [:]
+            let watcher = Watcher(manifest: manifest, shard: run.shard, store: store, aws: client, log: log)
             let report = try await watcher.cycle()
             WatchCommand.print(report, quiet: run.quiet, console: console, redactor: manifest.redactor)
             let left = invocation.remainingTime() - (ContinuousClock.now - started) - margin
             let outcomes = await watcher.deliverPending(deadline: .now + max(.zero, min(run.deliverWithin, left)))
             // This invocation's requests: the counts only grow.
-            let requests = (aws?.requestsSent ?? [:]).merging(before) { now, earlier in now - earlier }
+            let requests = (client?.requestsSent ?? [:]).merging(before) { now, earlier in now - earlier }
             return Array(manifest.redactor.redact(summary(report, outcomes: outcomes, awsRequests: requests)).utf8)
         }
     }
@@ -54,6 +56,8 @@ enum WatchLambda {
             }
             json.key("alertsQueued")
             json.number(report.alertsQueued)
+            json.key("deployments")
+            json.number(report.deployments.count)
             json.key("deliveries")
             json.object { json in
                 var counts = (delivered: 0, failed: 0, pending: 0)

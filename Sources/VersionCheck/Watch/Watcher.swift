@@ -15,6 +15,8 @@ package struct CycleReport: Sendable {
     package var mixed: [(service: String, fleet: String)] = []
     /// Services whose expected version could not be read this cycle.
     package var expectProblems: [String] = []
+    /// CodeDeploy deployments announced this cycle (their deliveries count in `alertsQueued`).
+    package var deployments: [(alert: Alert, channels: [String])] = []
     package var duration: Duration = .zero
 
     package var hasOpenProblems: Bool { !openDrift.isEmpty || !openUnreachable.isEmpty }
@@ -56,6 +58,8 @@ package final class Watcher: Sendable {
     package let services: [WatchedService]
     package let shard: Shard?
     package let store: any WatchStore
+    /// The AWS client of the store or the manifest, whose requests `/metrics` counts.
+    package let aws: AWSClient?
     private let state = Locked(WatchState())
     private let lastReadings = Locked<[String: [InstanceReading]]>([:])
     private let cycles = Locked((count: 0, lastDuration: Duration.zero))
@@ -64,12 +68,14 @@ package final class Watcher: Sendable {
     private let loaded = Locked(false)
     /// Deliveries left in the outbox after the last delivery round.
     private let pendingCount = Locked(0)
+    /// Announces CodeDeploy deployments of registered applications, each cycle (with an AWS client).
+    package let notifier: DeploymentNotifier?
 
     /// Says what the store found on opening (a repaired file, alerts on the wire when the last
     /// watcher stopped).
-    /// The AWS client of the store or the manifest, whose requests `/metrics` counts.
-    package let aws: AWSClient?
-
+    /// - Parameter aws: the AWS client of the store or the manifest: CodeDeploy is polled with it
+    ///   for the manifest's registrations and those added through the API (nil: not polled), and
+    ///   `/metrics` counts its requests.
     package init(manifest: Manifest, shard: Shard?, store: any WatchStore, aws: AWSClient? = nil,
                  log: @escaping @Sendable (String) -> Void) {
         self.aws = aws
@@ -78,6 +84,7 @@ package final class Watcher: Sendable {
         self.shard = shard
         self.store = store
         self.log = log
+        notifier = aws.map { DeploymentNotifier(manifest: manifest, store: store, client: $0, shard: shard, log: log) }
         for note in store.takeNotes() { log(note) }
     }
 
@@ -92,6 +99,9 @@ package final class Watcher: Sendable {
     package func cycle(now: Date = Date()) async throws -> CycleReport {
         let started = ContinuousClock.now
         var report = CycleReport()
+        // CodeDeploy is polled while the services are read.
+        let polling = notifier.map { notifier in Task { await notifier.poll(now: now) } }
+        defer { polling?.cancel() }
         let prober = try Prober(options: probeOptions()) // a new one per cycle: no connection carries over
         // The recorded state is read while the services are.
         let services = self.services, store = self.store
@@ -170,6 +180,11 @@ package final class Watcher: Sendable {
                 report.mixed.append((label, versions.sorted { ($1.value.count, $0.key) < ($0.value.count, $1.key) }
                     .map { "\($0.value.count)× \($0.key)" }.joined(separator: ", ")))
             }
+        }
+        if let polling {
+            let poll = await polling.value
+            report.deployments = poll.notified
+            report.alertsQueued += poll.queued
         }
         report.duration = ContinuousClock.now - started
         cycles.withLock { $0 = ($0.count + 1, report.duration) }
@@ -339,17 +354,22 @@ package final class Watcher: Sendable {
     }
 }
 
-/// Serves the watcher's `/metrics` (and versioncheck's own `/info` and `/health`).
+/// Serves the watcher's `/metrics` (and versioncheck's own `/info` and `/health`), and the
+/// CodeDeploy registrations API when it is enabled (`/registrations` answers 404 otherwise).
 package struct WatchMetricsHandler: HTTPHandler {
     package let watcher: Watcher
     package let info: InfoResponder
+    package let registrations: RegistrationsAPI?
 
-    package init(watcher: Watcher) {
+    package init(watcher: Watcher, registrations: RegistrationsAPI? = nil) {
         self.watcher = watcher
         self.info = InfoResponder(info: ServiceInfo(name: "versioncheck", version: DeployVerifyVersion.current))
+        self.registrations = registrations
     }
 
     package func respondImmediately(to request: HTTPRequest) -> InfoResponse? {
+        // The API reads and writes the store: answered on a task.
+        if registrations != nil, RegistrationsAPI.handles(request.path) { return nil }
         guard request.path == "/metrics" else { return info.respondImmediately(to: request) }
         guard request.method == "GET" || request.method == "HEAD" else {
             return InfoResponse(status: 405, contentType: "text/plain", body: "use GET\n", headers: [("Allow", "GET, HEAD")])
@@ -358,6 +378,7 @@ package struct WatchMetricsHandler: HTTPHandler {
     }
 
     package func respond(to request: HTTPRequest) async -> InfoResponse {
-        respondImmediately(to: request) ?? InfoResponse(status: 404, contentType: "text/plain", body: "not found\n")
+        if let registrations, RegistrationsAPI.handles(request.path) { return await registrations.respond(to: request) }
+        return respondImmediately(to: request) ?? InfoResponse(status: 404, contentType: "text/plain", body: "not found\n")
     }
 }
