@@ -375,4 +375,13 @@ struct AWSWatchTests {
         await service.stop()
         await receiver.stop()
     }
+
+    @Test func aBootstrapWithoutItsCommandLineReportsAnInitError() async throws {
+        let runtime = try LambdaRuntimeAPIServer()
+        let bootstrap = ChildProcess(try Products.executable("versioncheck"), [], environment: runtime.environment)
+        #expect(try await bootstrap.run(timeout: .seconds(30)) == 1)
+        let post = try #require(await runtime.waitForInitError())
+        #expect(post.text.contains("set VERSIONCHECK_ARGS to the command line"), "\(post.text)")
+        await runtime.stop()
+    }
 }
