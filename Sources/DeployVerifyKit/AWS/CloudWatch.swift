@@ -114,11 +114,15 @@ extension AWSClient {
         return members
     }
 
-    /// Form encoding as SigV4 canonicalizes it: RFC 3986 unreserved characters kept, the rest `%XX`.
+    /// `application/x-www-form-urlencoded` as botocore writes query-protocol bodies: RFC 3986
+    /// unreserved characters kept, a space as `+`, the rest `%XX`. (The signature covers the
+    /// body's bytes; moto re-encodes the parsed form this way before it checks the signature.)
     static func formEncoded(_ text: String) -> String {
         var result = ""
         for byte in text.utf8 {
             switch byte {
+            case UInt8(ascii: " "):
+                result += "+"
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                  UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 result.unicodeScalars.append(Unicode.Scalar(byte))

@@ -263,9 +263,16 @@ package struct DeployWindow: Sendable {
             let day = wallClock(dayNoon)
             var starts = [0]
             for hours in allow where hours.days.contains(day.weekday) { starts.append(hours.start) }
-            let candidates = starts.compactMap { minute in
-                calendar.date(from: DateComponents(year: day.date.year, month: day.date.month, day: day.date.day,
-                                                   hour: minute / 60, minute: minute % 60))
+            var candidates: [Date] = []
+            for minute in starts {
+                guard let start = calendar.date(from: DateComponents(year: day.date.year, month: day.date.month, day: day.date.day,
+                                                                     hour: minute / 60, minute: minute % 60)) else { continue }
+                candidates.append(start)
+                // The night a clock goes back, a wall time happens twice: the second one too.
+                let repeated = start.addingTimeInterval(timeZone.daylightSavingTimeOffset(for: start))
+                if repeated != start, wallClock(repeated).minute == minute, wallClock(repeated).date == day.date {
+                    candidates.append(repeated)
+                }
             }
             if let first = candidates.sorted().first(where: { $0 > instant && isOpen($0) }) { return first }
         }
