@@ -157,4 +157,31 @@ struct DeployWindowTests {
         #expect(DeployWindow.approximate(30) == "1m")
         #expect(DeployWindow.approximate(0) == "less than a minute")
     }
+
+    @Test func theRunnerReadsTheInjectedClock() async throws {
+        let file = try HooksFile.parse(Array("""
+        {"phases": {"pre-traffic": [
+          {"name": "smoke", "command": "true"},
+          {"name": "window", "window": "Mon-Thu 09:00-16:00 Europe/Berlin"}
+        ]}}
+        """.utf8), path: "hooks.json")
+        var scope = try VariableScope(file: file, environment: [:])
+        let steps = try PhasePlan.make(try #require(file.phases["pre-traffic"]), file: file.path, scope: &scope)
+        let prober = try Prober(options: ProbeOptions())
+        let cases: [(String, String?, [CheckReport.Outcome])] = [
+            ("2025-03-27T14:59:00Z", nil, [.passed, .passed]), // Thursday 15:59 CET
+            ("2025-03-27T15:00:00Z", nil, [.blocked, .skipped]), // 16:00
+            ("2025-03-27T15:00:00Z", "recovery", [.overridden, .passed]),
+        ]
+        for (instant, override, outcomes) in cases {
+            let now = try at(instant)
+            var options = RunOptions()
+            options.now = { now }
+            options.overrideReason = override
+            let reports = await PhaseRunner(steps: steps, scope: scope, prober: prober, options: options).run()
+            #expect(reports.map(\.name) == ["window", "smoke"], "blockers first")
+            #expect(reports.map(\.outcome) == outcomes, "\(instant)")
+            #expect(reports[0].conditions.first?.actual == (instant.hasSuffix("14:59:00Z") ? "Thu 2025-03-27 15:59 +01:00" : "Thu 2025-03-27 16:00 +01:00"))
+        }
+    }
 }
