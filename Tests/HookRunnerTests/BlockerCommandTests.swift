@@ -196,6 +196,25 @@ struct BlockerCommandTests {
         #expect(validate.stdout.contains("pre-traffic: 4 checks (2 blockers); post-traffic: 2 checks"), "\(validate.stdout)")
     }
 
+    @Test func retryOnABlockerWaitsForItToClear() async throws {
+        let scratch = try Scratch("""
+        {"phases": {"pre-traffic": [
+          {"name": "smoke", "command": ["touch", "$DIR/smoke-ran"]},
+          {"name": "change approved", "command": ["test", "-e", "$DIR/approved"], "blocker": true,
+           "retry": {"within": "20s", "every": "100ms"}}
+        ]}}
+        """)
+        defer { scratch.remove() }
+        let runner = ChildProcess(try Products.executable("hookrunner"), ["pre-traffic", "--config", scratch.config])
+        try runner.start()
+        try await Task.sleep(for: .milliseconds(500)) // the scenario: approval comes a little later
+        #expect(!scratch.exists("smoke-ran"), "nothing runs while the blocker holds")
+        _ = FileManager.default.createFile(atPath: scratch.path("approved"), contents: nil)
+        #expect(try await runner.waitForExit(timeout: .seconds(20)) == 0, "\(runner.output)")
+        #expect(scratch.exists("smoke-ran"))
+        #expect(runner.standardOutput.contains("✔ change approved ("), "\(runner.standardOutput)")
+    }
+
     @Test func aPassingBakeRunsItsRoundsAndPasses() async throws {
         let scratch = try Scratch("""
         {"phases": {"canary": [

@@ -220,12 +220,13 @@ extension PhaseRunner {
             return Self.notEvaluated("no CloudWatch alarm's name starts with '\(prefix)'\(place)")
         }
         let firing = alarms.filter { $0.state == "ALARM" }
-        let states = alarms.map { "\($0.name) \($0.state)" }.joined(separator: ", ")
+        let states = alarms.prefix(20).map { "\($0.name) \($0.state)" }.joined(separator: ", ")
+            + (alarms.count > 20 ? ", and \(alarms.count - 20) more" : "")
         let condition = "no alarm in ALARM"
         guard firing.isEmpty else {
-            let list = firing.map { alarm in
-                alarm.name + (alarm.reason.isEmpty ? "" : " (\(alarm.reason))") + (alarm.stateUpdated.map { " since \($0)" } ?? "")
-            }.joined(separator: "; ")
+            let list = firing.prefix(10).map { alarm in
+                alarm.name + (alarm.reason.isEmpty ? "" : " (\(alarm.reason.prefix(300)))") + (alarm.stateUpdated.map { " since \($0)" } ?? "")
+            }.joined(separator: "; ") + (firing.count > 10 ? "; and \(firing.count - 10) more" : "")
             let message = "\(firing.count) of \(alarms.count) alarm\(alarms.count == 1 ? "" : "s") in ALARM: \(list)"
             return AttemptResult(passed: false, reason: message,
                                  conditions: [ConditionResult(condition: condition, passed: false, actual: states, message: message)])

@@ -109,7 +109,6 @@ package final class TerminalReporter: Sendable {
         }
         if report.exitCode == 4, let blocked = report.blockedSummary {
             lines.append(terminal.red("⛔ ") + "\(report.phase): \(blocked); nothing else ran: no release was judged")
-            headline += "; blocked"
         }
         let mark = report.passed ? terminal.green("✔ ") : report.exitCode == 1 || report.exitCode == 4 ? terminal.red("✘ ") : terminal.yellow("✘ ")
         lines.append(mark + headline)
