@@ -34,6 +34,10 @@ package enum HookRunnerCommand {
           --timeout DURATION   for the whole phase (default 55m, under CodeDeploy's 1 h hook limit);
                                when it passes, running checks stop, their commands are killed, and
                                the reports are still written
+          --override-blockers REASON
+                               let a recovery deploy through: blockers (alarms, window, steps with
+                               "blocker": true) are still evaluated and reported, but do not hold;
+                               REASON appears in every report and in serve mode's answers
           --report FMT=PATH    write a report: junit=PATH, json=PATH or tap=PATH; repeatable
                            (a missing directory is created)
       -q, --quiet              no progress or summary (reports and the exit status remain)
@@ -48,12 +52,20 @@ package enum HookRunnerCommand {
     When GITHUB_ACTIONS=true, failed checks become ::error annotations and a Markdown summary is
     appended to $GITHUB_STEP_SUMMARY.
 
+    Blockers run before every other step of the phase: alarms and window checks, and steps with
+    "blocker": true. When one holds (an alarm fires, the window is closed, or it cannot be
+    evaluated: AWS or Alertmanager unreachable, credentials refused, a named alarm missing),
+    nothing else runs and hookrunner exits 4. A bake keeps its checks running for a while; its
+    first failure ends the phase at once (exit 1).
+
     exit status:
       0  every check passed
       1  a check failed: roll back
       2  the file, a variable or the command line is wrong; the message names the file, the
          JSON path (phases.pre-traffic[1].expect[0]) or the flag
       3  the --timeout passed or the run was interrupted (SIGINT, SIGTERM)
+      4  blocked: a blocker holds the deployment, no release was judged (serve: POST answers 423,
+         GET answers 200 with "ok": false and "exitCode": 4)
     """
 
     struct Options {
@@ -85,6 +97,7 @@ package enum HookRunnerCommand {
         spec.option("--secret", hint: "a variable name", repeatable: true)
         spec.option("--jobs", "-j", hint: "a whole number from 1 to 256")
         spec.option("--timeout", hint: "a duration: 30s, 10m, 55m")
+        spec.option("--override-blockers", hint: "the reason for letting the deployment through")
         spec.option("--report", hint: "junit=PATH, json=PATH or tap=PATH", repeatable: true)
         spec.option("--port", hint: "a port from 0 to 65535")
         spec.option("--host", hint: "an address to listen on")
@@ -172,6 +185,10 @@ package enum HookRunnerCommand {
             }
             options.reports.append((format, path))
         }
+        if let reason = list.value("--override-blockers") {
+            guard !reason.trimmed.isEmpty else { throw UsageError("--override-blockers needs a reason: it appears in every report") }
+            options.run.overrideReason = reason.trimmed
+        }
         options.quiet = list.has("--quiet")
         options.noColor = list.has("--no-color")
         if options.command == "serve" {
@@ -200,7 +217,9 @@ package enum HookRunnerCommand {
             let steps = file.phases[phase]!
             _ = try PhasePlan.make(steps, file: file.path, scope: &scope)
             let checks = steps.reduce(0) { $0 + $1.checks.count }
-            summary.append("\(phase): \(checks) check\(checks == 1 ? "" : "s")")
+            let blockers = steps.filter(\.blocker).count
+            summary.append("\(phase): \(checks) check\(checks == 1 ? "" : "s")"
+                + (blockers > 0 ? " (\(blockers) blocker\(blockers == 1 ? "" : "s"))" : ""))
         }
         if !options.quiet { Console().line("\(file.path): valid (\(summary.joined(separator: "; ")))") }
         return 0
@@ -240,7 +259,8 @@ package enum HookRunnerCommand {
         probeOptions.secureTransport = URLSessionTransport(maxConnectionsPerHost: 64, userAgent: probeOptions.userAgent)
         #endif
         let prober = try Prober(options: probeOptions)
-        let runner = PhaseRunner(steps: steps, scope: scope, prober: prober, options: options.run, events: events)
+        let runner = PhaseRunner(steps: steps, scope: scope, prober: prober, options: options.run,
+                                 awsClients: AWSClients(environment: environment), events: events)
 
         let startedAt = Date()
         let started = ContinuousClock.now
@@ -266,6 +286,7 @@ package enum HookRunnerCommand {
                                  started: startedAt, duration: ContinuousClock.now - started, checks: checks)
         report.deadlineExceeded = ended.deadline
         report.interrupted = ended.stopped && !ended.deadline
+        report.overrideReason = options.run.overrideReason
         return report
     }
 

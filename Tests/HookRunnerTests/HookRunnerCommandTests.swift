@@ -445,6 +445,14 @@ struct HooksSchemaTests {
             #"{"vars": {"1BAD": "x"}, "phases": {"x": []}}"#,
             #"{"phases": {"x": [{"http": "http://a/", "repeat": {"count": 0}}]}}"#,
             #"{"phases": {}}"#,
+            #"{"phases": {"x": [{"window": {"allow": ["Mon-Fri"]}}]}}"#,
+            #"{"phases": {"x": [{"window": {"timeZone": "UTC", "blackout": ["24.12.2025"]}}]}}"#,
+            #"{"phases": {"x": [{"prometheus": {"url": "http://p/", "query": "up"}}]}}"#,
+            #"{"phases": {"x": [{"alarms": {"cloudwatch": {"names": ["a"]}}, "expect": ["time < 1s"]}]}}"#,
+            #"{"phases": {"x": [{"alarms": {"cloudwatch": {}}}]}}"#,
+            #"{"phases": {"x": [{"alarms": {"alertmanager": {"url": "http://a/", "matchers": ["=x"]}}}]}}"#,
+            #"{"phases": {"x": [{"bake": {"for": "1m"}}]}}"#,
+            #"{"phases": {"x": [{"bake": {"for": "1m", "checks": [{"command": "true"}]}, "blocker": true}]}}"#,
         ]
         let schema = Self.root.appendingPathComponent("schemas/hooks.schema.json").path
         let example = Self.root.appendingPathComponent("schemas/hooks.example.json").path

@@ -4,10 +4,12 @@ import Foundation
 /// One `expect` entry: `status == 200`, `time < 500ms`, `header.content-type contains json`,
 /// `json.version == ${VERSION}`, `json.items exists`, `status in [200, 204]`, `stdout not contains
 /// error`, `exit == 0`. Parsed when the file is loaded; `${NAME}` in the value is expanded when
-/// the check runs.
+/// the check runs. `value < 0.01` judges a `prometheus` check's value (each series of a vector).
 package struct Condition: Sendable, CustomStringConvertible {
     package enum Subject: Sendable, Equatable {
         case status, time, body, exit, stdout, stderr, version, revision
+        /// A `prometheus` query's value (of each series, for a vector).
+        case value
         case header(String)
         /// A path into the JSON body (http, version) or standard output (command); nil: the whole document.
         case json(JSONPath?)
@@ -22,6 +24,7 @@ package struct Condition: Sendable, CustomStringConvertible {
             case .stderr: "stderr"
             case .version: "version"
             case .revision: "revision"
+            case .value: "value"
             case .header(let name): "header.\(name)"
             case .json(let path): path.map { "json.\($0.description)" } ?? "json"
             }
@@ -133,9 +136,10 @@ package struct Condition: Sendable, CustomStringConvertible {
         case "stderr": return .stderr
         case "version": return .version
         case "revision": return .revision
+        case "value": return .value
         case "json", "json.$", "$": return .json(nil)
         case "":
-            throw fail("a subject is missing (status, time, body, header.NAME, json.PATH, exit, stdout, stderr, version)")
+            throw fail("a subject is missing (status, time, body, header.NAME, json.PATH, exit, stdout, stderr, version, value)")
         default:
             if text.hasPrefix("header.") || text.hasPrefix("headers.") {
                 let name = String(text.drop { $0 != "." }.dropFirst())
@@ -150,7 +154,7 @@ package struct Condition: Sendable, CustomStringConvertible {
                     throw fail(error.description)
                 }
             }
-            throw fail("unknown subject '\(text)' (use status, time, body, header.NAME, json.PATH, exit, stdout, stderr, version, revision)")
+            throw fail("unknown subject '\(text)' (use status, time, body, header.NAME, json.PATH, exit, stdout, stderr, version, revision, value)")
         }
     }
 
@@ -203,6 +207,8 @@ package struct Condition: Sendable, CustomStringConvertible {
             switch (subject, op) {
             case (.status, .contains), (.exit, .contains), (.time, .contains), (.time, .matches):
                 throw fail("\(op.rawValue) does not apply to \(subject.name)")
+            case (.value, _) where op.isOrdering:
+                guard Double(operand.text) != nil else { throw fail("value compares with a number (0.01, 250, 1e-3), not '\(operand.text)'") }
             case (.status, _) where op != .matches, (.exit, _) where op != .matches:
                 guard Int(operand.text) != nil else { throw fail("\(subject.name) compares with a whole number, not '\(operand.text)'") }
             case (.time, _):

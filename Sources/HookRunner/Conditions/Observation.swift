@@ -14,6 +14,8 @@ package struct Observation: Sendable {
     package var stderr: String?
     package var version: String?
     package var revision: String?
+    /// A `prometheus` series' value as Prometheus wrote it: `0.012`, `NaN`, `+Inf`.
+    package var value: String?
     /// Why there is nothing to observe (`refused: connection refused by …`), when so.
     package var failure: String?
     /// The body (http) or standard output (command) as JSON, parsed once when a condition needs it.
@@ -187,6 +189,9 @@ extension Condition {
         case .revision:
             guard let revision = observation.revision else { return .missing(noResponse ?? "(no revision)") }
             return .present(.text(revision))
+        case .value:
+            guard let value = observation.value else { return .missing(noResponse ?? "(no value)") }
+            return .present(.number(value))
         }
     }
 

@@ -38,7 +38,8 @@ package struct HooksFile: Sendable {
     }
 }
 
-/// A step of a phase: one check, or a `parallel` group of checks run together.
+/// A step of a phase: one check, a `parallel` group of checks run together, or a `bake` that
+/// runs its checks in rounds for a while.
 package struct Step: Sendable {
     package var path: String
     package var name: String
@@ -46,6 +47,18 @@ package struct Step: Sendable {
     package var always: Bool
     package var checks: [Check]
     package var isParallel: Bool
+    /// Runs before every other step of the phase; when it fails it holds the deployment
+    /// (exit 4) instead of failing it. Default: true for `alarms` and `window` checks (and groups
+    /// of only those), false otherwise; `"blocker"` in the file decides.
+    package var blocker = false
+    /// For a `bake` step: how long and how often its checks run.
+    package var bake: Bake?
+}
+
+/// `bake`: the step's checks run every `every` for `duration`; the first failure ends it.
+package struct Bake: Sendable {
+    package var duration: Duration
+    package var every: Duration
 }
 
 package struct Check: Sendable {
@@ -78,6 +91,9 @@ package enum CheckKind: Sendable {
     case command(CommandSpec)
     case tcp(TCPSpec)
     case version(VersionSpec)
+    case alarms(AlarmsSpec)
+    case prometheus(PrometheusSpec)
+    case window(DeployWindow)
 
     package var name: String {
         switch self {
@@ -85,16 +101,29 @@ package enum CheckKind: Sendable {
         case .command: "command"
         case .tcp: "tcp"
         case .version: "version"
+        case .alarms: "alarms"
+        case .prometheus: "prometheus"
+        case .window: "window"
         }
     }
 
-    /// Subjects a condition may use with this kind.
+    /// Kinds that are blockers unless the step says `"blocker": false`.
+    package var isBlockerByDefault: Bool {
+        switch self {
+        case .alarms, .window: true
+        default: false
+        }
+    }
+
+    /// Subjects a condition may use with this kind; empty when the kind takes no conditions.
     var subjects: String {
         switch self {
         case .http: "status, time, body, header.NAME, json.PATH"
         case .command: "exit, stdout, stderr, time, json.PATH (of stdout)"
         case .tcp: "time"
         case .version: "version, revision, status, time, body, header.NAME, json.PATH"
+        case .prometheus: "value, time"
+        case .alarms, .window: ""
         }
     }
 
@@ -105,6 +134,7 @@ package enum CheckKind: Sendable {
         case (.tcp, .time): true
         case (.version, .version), (.version, .revision), (.version, .status), (.version, .time), (.version, .body),
              (.version, .header), (.version, .json): true
+        case (.prometheus, .value), (.prometheus, .time): true
         default: false
         }
     }
@@ -142,7 +172,7 @@ package struct VersionSpec: Sendable {
 }
 
 /// Walks the JSON document, keeping the path for messages.
-private struct ConfigReader: JSONFileReading {
+struct ConfigReader: JSONFileReading {
     let file: String
 
     mutating func file(_ document: JSONValue) throws(ConfigError) -> HooksFile {
@@ -189,11 +219,17 @@ private struct ConfigReader: JSONFileReading {
         return hooks
     }
 
-    static let checkKeys = ["name", "description", "http", "command", "tcp", "version", "expect", "timeout", "retry", "repeat", "always"]
+    static let kindKeys = ["http", "command", "tcp", "version", "alarms", "prometheus", "window"]
+    static let checkKeys = ["name", "description"] + kindKeys + ["expect", "timeout", "retry", "repeat", "always", "blocker"]
+    /// Keys a check inside a `parallel` group or a `bake` may not have: the step decides them.
+    static let stepOnlyKeys = ["always", "blocker"]
 
     func step(_ value: JSONValue, _ path: String) throws(ConfigError) -> Step {
+        if case .object(let probe) = value, probe["bake"] != nil {
+            return try bakeStep(value, path)
+        }
         if case .object(let probe) = value, let group = probe["parallel"] {
-            let object = try self.object(value, path, allowed: ["name", "description", "parallel", "always"])
+            let object = try self.object(value, path, allowed: ["name", "description", "parallel", "always", "blocker"])
             guard case .array(let members) = group, !members.isEmpty else {
                 throw error(join(path, "parallel"), "expected a non-empty array of checks")
             }
@@ -204,23 +240,25 @@ private struct ConfigReader: JSONFileReading {
             let name = try object["name"].map { value throws(ConfigError) in try string(value, join(path, "name")) }
                 ?? "parallel: " + checks.map(\.name).joined(separator: ", ")
             let always = try object["always"].map { value throws(ConfigError) in try bool(value, join(path, "always")) } ?? false
-            return Step(path: path, name: name, always: always, checks: checks, isParallel: true)
+            let blocker = try object["blocker"].map { value throws(ConfigError) in try bool(value, join(path, "blocker")) }
+                ?? checks.allSatisfy(\.kind.isBlockerByDefault)
+            return Step(path: path, name: name, always: always, checks: checks, isParallel: true, blocker: blocker)
         }
         let check = try check(value, path, allowedExtra: true)
-        let always: Bool
-        if case .object(let object) = value, let flag = object["always"] {
-            always = try bool(flag, join(path, "always"))
-        } else {
-            always = false
+        var always = false
+        var blocker = check.kind.isBlockerByDefault
+        if case .object(let object) = value {
+            if let flag = object["always"] { always = try bool(flag, join(path, "always")) }
+            if let flag = object["blocker"] { blocker = try bool(flag, join(path, "blocker")) }
         }
-        return Step(path: path, name: check.name, always: always, checks: [check], isParallel: false)
+        return Step(path: path, name: check.name, always: always, checks: [check], isParallel: false, blocker: blocker)
     }
 
     func check(_ value: JSONValue, _ path: String, allowedExtra: Bool) throws(ConfigError) -> Check {
-        let object = try self.object(value, path, allowed: allowedExtra ? Self.checkKeys : Self.checkKeys.filter { $0 != "always" })
-        let kinds = ["http", "command", "tcp", "version"].filter { object[$0] != nil }
+        let object = try self.object(value, path, allowed: allowedExtra ? Self.checkKeys : Self.checkKeys.filter { !Self.stepOnlyKeys.contains($0) })
+        let kinds = Self.kindKeys.filter { object[$0] != nil }
         guard kinds.count == 1 else {
-            throw error(path, kinds.isEmpty ? "a check needs one of http, command, tcp, version (or parallel for a group)"
+            throw error(path, kinds.isEmpty ? "a check needs one of \(Self.kindKeys.joined(separator: ", ")) (or parallel or bake for a group)"
                 : "a check has one kind, found \(kinds.joined(separator: " and "))")
         }
         let kindPath = join(path, kinds[0])
@@ -236,6 +274,15 @@ private struct ConfigReader: JSONFileReading {
         case "tcp":
             kind = .tcp(try tcp(object["tcp"]!, kindPath))
             timeout = .seconds(5)
+        case "alarms":
+            kind = .alarms(try alarms(object["alarms"]!, kindPath))
+            timeout = .seconds(20)
+        case "prometheus":
+            kind = .prometheus(try prometheus(object["prometheus"]!, kindPath))
+            timeout = .seconds(10)
+        case "window":
+            kind = .window(try window(object["window"]!, kindPath))
+            timeout = .seconds(5)
         default:
             kind = .version(try version(object["version"]!, kindPath))
             timeout = .seconds(10)
@@ -247,6 +294,10 @@ private struct ConfigReader: JSONFileReading {
 
         var conditions: [Condition] = []
         if let expect = object["expect"] {
+            if kind.subjects.isEmpty {
+                throw error(join(path, "expect"), "a \(kind.name) check takes no expect: "
+                    + (kind.name == "window" ? "it passes inside the window" : "it passes when no alarm is firing"))
+            }
             let list: [JSONValue]
             switch expect {
             case .array(let items): list = items
@@ -272,7 +323,8 @@ private struct ConfigReader: JSONFileReading {
             switch kind {
             case .http: conditions = [try! Condition.parse("status < 300")]
             case .command: conditions = [try! Condition.parse("exit == 0")]
-            case .tcp, .version: break // connecting, or the version matching, is the check
+            case .tcp, .version, .alarms, .window: break // connecting, the version matching, the alarms or the clock is the check
+            case .prometheus: throw error(path, "a prometheus check needs expect: the condition its value must meet, e.g. \"value < 0.01\"")
             }
         }
 
@@ -404,6 +456,9 @@ private struct ConfigReader: JSONFileReading {
             : spec.arguments.joined(separator: " ")
         case .tcp(let spec): "tcp \(spec.host):\(spec.port)"
         case .version(let spec): "version of \(spec.url) is \(spec.expect)"
+        case .alarms(let spec): spec.defaultName
+        case .prometheus(let spec): "prometheus: \(spec.query)"
+        case .window(let window): "deployment window (\(window.summary))"
         }
     }
 

@@ -57,6 +57,9 @@ package enum PlannedTarget: Sendable {
     case tcp(host: String, port: Int)
     case version(url: String, expectation: VersionExpectation, field: JSONPath?, revision: String?, samples: Int,
                  headers: [(name: String, value: String)])
+    case alarms(PlannedAlarms)
+    case prometheus(url: String, query: String, headers: [(name: String, value: String)], emptyPasses: Bool)
+    case window(DeployWindow)
 }
 
 package struct PlannedStep: Sendable {
@@ -151,6 +154,44 @@ package enum PhasePlan {
             target = .version(url: url, expectation: expectation, field: spec.field, revision: revision, samples: spec.samples,
                               headers: try headers(spec.headers, "\(kindPath).headers"))
             shown = "\(Redaction.url(url)) is \(expectText)"
+        case .alarms(.cloudWatch(let names, let prefix, let region)):
+            var expandedNames: [String] = []
+            for (index, name) in names.enumerated() { expandedNames.append(try expand(name, "\(kindPath).cloudwatch.names[\(index)]")) }
+            let expandedPrefix = try prefix.map { prefix throws(ConfigError) in try expand(prefix, "\(kindPath).cloudwatch.prefix") }
+            let expandedRegion = try region.map { region throws(ConfigError) in try expand(region, "\(kindPath).cloudwatch.region") }
+            target = .alarms(.cloudWatch(names: expandedNames, prefix: expandedPrefix, region: expandedRegion))
+            shown = "CloudWatch alarms " + (expandedNames + (expandedPrefix.map { ["\($0)*"] } ?? [])).joined(separator: ", ")
+                + (expandedRegion.map { " in \($0)" } ?? "")
+        case .alarms(.alertmanager(let spec)):
+            let sourcePath = "\(kindPath).alertmanager"
+            let url = try expand(spec.url, "\(sourcePath).url")
+            guard case .success = ProbeTarget.parse(url) else {
+                throw ConfigError(file: file, location: "\(sourcePath).url", message: "'\(Redaction.url(url))' is not an http:// or https:// URL")
+            }
+            var matchers: [AlertMatcher] = []
+            for (index, text) in spec.matchers.enumerated() {
+                let matcherPath = "\(sourcePath).matchers[\(index)]"
+                let expanded = try expand(text, matcherPath)
+                do {
+                    matchers.append(try AlertMatcher.parse(expanded))
+                } catch {
+                    throw ConfigError(file: file, location: matcherPath, message: error.description)
+                }
+            }
+            target = .alarms(.alertmanager(url: url, matchers: matchers, headers: try headers(spec.headers, "\(sourcePath).headers"),
+                                           includeSilenced: spec.includeSilenced, includeInhibited: spec.includeInhibited))
+            shown = "Alertmanager \(Redaction.url(url)) {" + matchers.map(\.description).joined(separator: ", ") + "}"
+        case .prometheus(let spec):
+            let url = try expand(spec.url, "\(kindPath).url")
+            guard case .success = ProbeTarget.parse(url) else {
+                throw ConfigError(file: file, location: "\(kindPath).url", message: "'\(Redaction.url(url))' is not an http:// or https:// URL")
+            }
+            let query = try expand(spec.query, "\(kindPath).query")
+            target = .prometheus(url: url, query: query, headers: try headers(spec.headers, "\(kindPath).headers"), emptyPasses: spec.emptyPasses)
+            shown = "Prometheus \(Redaction.url(url)): \(query)"
+        case .window(let window):
+            target = .window(window)
+            shown = window.summary
         }
         return PlannedCheck(check: check, target: target, targetDescription: scope.redactor.redact(shown))
     }

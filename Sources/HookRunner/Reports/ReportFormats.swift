@@ -24,14 +24,19 @@ private func seconds(_ duration: Duration) -> String {
 /// error or skipped); a phase is a suite, CodeDeploy's variables are its properties.
 enum JUnitReport {
     static func render(_ report: PhaseReport) -> String {
-        let failures = report.count(.failed), errors = report.count(.interrupted), skipped = report.count(.skipped)
+        let failures = report.count(.failed) + report.count(.blocked), errors = report.count(.interrupted), skipped = report.count(.skipped)
         let timestamp = Timestamps.iso8601(report.started)
         let counts = "tests=\"\(report.checks.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(seconds(report.duration))\" timestamp=\"\(timestamp)\""
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         xml += "<testsuites name=\"hookrunner\" \(counts)>\n"
         xml += "  <testsuite name=\"\(escape(report.phase))\" \(counts) file=\"\(escape(report.configFile))\">\n"
-        let properties = report.deployment + [("phase", report.phase)] + (report.deadlineExceeded ? [("result", "deadline exceeded")] : [])
+        var properties = report.deployment + [("phase", report.phase)] + (report.deadlineExceeded ? [("result", "deadline exceeded")] : [])
             + (report.interrupted ? [("result", "interrupted")] : [])
+        if report.exitCode == 4 {
+            properties.append(("result", "blocked"))
+            properties.append(("blocked", report.blockedSummary ?? "blocked"))
+        }
+        if let override = report.overrideReason { properties.append(("override-blockers", override)) }
         xml += "    <properties>\n"
         for (name, value) in properties {
             xml += "      <property name=\"\(escape(name))\" value=\"\(escape(value))\"/>\n"
@@ -40,19 +45,25 @@ enum JUnitReport {
         for check in report.checks {
             let classname = check.group.map { "\(report.phase).\($0)" } ?? report.phase
             xml += "    <testcase name=\"\(escape(check.name))\" classname=\"\(escape(classname))\" time=\"\(seconds(check.duration))\" file=\"\(escape(report.configFile))\">\n"
-            let details = ([check.target, "at \(check.path)", check.attempts > 1 ? "attempts: \(check.attempts)" : nil]
+            let details = ([check.target, "at \(check.path)", check.attempts > 1 ? "attempts: \(check.attempts)" : nil, check.bake?.summary]
                 .compactMap { $0 } + check.conditions.map { ($0.passed ? "✔ " : "✘ ") + $0.message }).joined(separator: "\n")
+            var output = check.stdout ?? ""
             switch check.outcome {
             case .passed:
                 break
             case .failed:
                 xml += "      <failure message=\"\(escape(check.reason ?? "failed"))\" type=\"\(check.kind)\">\(escape(details))</failure>\n"
+            case .blocked:
+                xml += "      <failure message=\"\(escape("blocked: " + (check.reason ?? "held")))\" type=\"blocker\">\(escape(details))</failure>\n"
+            case .overridden:
+                output = "would block, overridden (--override-blockers: \(report.overrideReason ?? "")): \(check.reason ?? "held")"
+                    + (output.isEmpty ? "" : "\n" + output)
             case .interrupted:
                 xml += "      <error message=\"\(escape(check.reason ?? "interrupted"))\" type=\"interrupted\">\(escape(details))</error>\n"
             case .skipped:
                 xml += "      <skipped message=\"\(escape(check.reason ?? "skipped"))\"/>\n"
             }
-            if let stdout = check.stdout, !stdout.isEmpty { xml += "      <system-out>\(escape(stdout))</system-out>\n" }
+            if !output.isEmpty { xml += "      <system-out>\(escape(output))</system-out>\n" }
             if let stderr = check.stderr, !stderr.isEmpty { xml += "      <system-err>\(escape(stderr))</system-err>\n" }
             xml += "    </testcase>\n"
         }
@@ -84,6 +95,7 @@ enum TAPReport {
     static func render(_ report: PhaseReport) -> String {
         var lines = ["TAP version 14", "# hookrunner \(report.phase) (\(report.configFile))"]
         for (name, value) in report.deployment { lines.append("# \(name)=\(value)") }
+        if let override = report.overrideReason { lines.append("# blockers overridden (--override-blockers): \(comment(override))") }
         lines.append("1..\(report.checks.count)")
         for (index, check) in report.checks.enumerated() {
             let number = index + 1
@@ -91,17 +103,23 @@ enum TAPReport {
             switch check.outcome {
             case .passed:
                 lines.append("ok \(number) - \(description)")
+            case .overridden:
+                lines.append("ok \(number) - \(description)")
+                lines.append("# would block, overridden: \(comment(check.reason ?? "held"))")
             case .skipped:
                 lines.append("ok \(number) - \(description) # SKIP \(check.reason ?? "skipped")")
-            case .failed, .interrupted:
+            case .failed, .interrupted, .blocked:
                 lines.append("not ok \(number) - \(description)")
                 lines.append("  ---")
-                lines.append("  message: \(yaml(check.reason ?? check.outcome.rawValue))")
-                lines.append("  severity: \(check.outcome == .failed ? "fail" : "interrupted")")
+                lines.append("  message: \(yaml((check.outcome == .blocked ? "blocked: " : "") + (check.reason ?? check.outcome.rawValue)))")
+                lines.append("  severity: \(check.outcome == .failed ? "fail" : check.outcome == .blocked ? "blocked" : "interrupted")")
                 lines.append("  at: \(yaml(check.path))")
                 lines.append("  target: \(yaml(check.target))")
                 lines.append("  attempts: \(check.attempts)")
                 lines.append("  duration_ms: \(check.duration.milliseconds)")
+                if let bake = check.bake {
+                    lines.append("  bake: {rounds: \(bake.rounds), baked_ms: \(bake.baked.milliseconds), for_ms: \(bake.planned.milliseconds)}")
+                }
                 if !check.conditions.isEmpty {
                     lines.append("  conditions:")
                     for condition in check.conditions {
@@ -115,7 +133,15 @@ enum TAPReport {
         }
         if report.deadlineExceeded { lines.append("# the overall deadline passed") }
         if report.interrupted { lines.append("# interrupted") }
+        if report.exitCode == 4, let blocked = report.blockedSummary {
+            lines.append("# \(comment(blocked)); nothing else ran: no release was judged")
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Text on one comment line.
+    static func comment(_ text: String) -> String {
+        text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
     }
 
     /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
@@ -138,9 +164,20 @@ package enum JSONReport {
         json.object { json in
             extra(&json)
             json.member("phase", report.phase)
-            json.member("result", report.passed ? "passed" : report.exitCode == 1 ? "failed" : report.deadlineExceeded ? "deadline-exceeded" : "interrupted")
+            json.member("result", report.result)
             json.key("exitCode")
             json.number(Int(report.exitCode))
+            json.key("blockedBy")
+            json.array { json in
+                for check in report.blockedBy {
+                    json.object { json in
+                        json.member("name", check.name)
+                        json.member("path", check.path)
+                        json.member("reason", check.reason)
+                    }
+                }
+            }
+            json.member("overrideBlockers", report.overrideReason)
             json.member("configFile", report.configFile)
             json.member("lifecycleEvent", report.lifecycleEvent)
             json.key("deployment")
@@ -152,7 +189,7 @@ package enum JSONReport {
             json.number(Int(report.duration.milliseconds))
             json.key("counts")
             json.object { json in
-                for outcome in [CheckReport.Outcome.passed, .failed, .skipped, .interrupted] {
+                for outcome in [CheckReport.Outcome.passed, .failed, .blocked, .overridden, .skipped, .interrupted] {
                     json.key(outcome.rawValue)
                     json.number(report.count(outcome))
                 }
@@ -167,12 +204,25 @@ package enum JSONReport {
                         json.member("target", check.target)
                         json.member("result", check.outcome.rawValue)
                         json.member("group", check.group)
+                        json.key("blocker")
+                        json.bool(check.blocker)
                         json.key("attempts")
                         json.number(check.attempts)
                         json.member("startedAt", Timestamps.iso8601(check.started, milliseconds: true))
                         json.key("durationMs")
                         json.number(Int(check.duration.milliseconds))
                         json.member("reason", check.reason)
+                        if let bake = check.bake {
+                            json.key("bake")
+                            json.object { json in
+                                json.key("rounds")
+                                json.number(bake.rounds)
+                                json.key("bakedMs")
+                                json.number(Int(bake.baked.milliseconds))
+                                json.key("forMs")
+                                json.number(Int(bake.planned.milliseconds))
+                            }
+                        }
                         if let repetition = check.repetition {
                             json.key("repeat")
                             json.object { json in
@@ -206,9 +256,14 @@ package enum JSONReport {
 enum GitHubActions {
     /// At most ten error annotations show per step; beyond that a notice points to the summary.
     static func annotations(_ report: PhaseReport) -> [String] {
-        let failed = report.checks.filter { $0.outcome == .failed || $0.outcome == .interrupted }
+        let failed = report.checks.filter { [.failed, .interrupted, .blocked].contains($0.outcome) }
         var lines = failed.prefix(10).map { check in
-            "::error title=\(property("hookrunner \(report.phase): \(check.name)"))::\(message(check.reason ?? check.outcome.rawValue))"
+            let title = check.outcome == .blocked ? "hookrunner \(report.phase): blocked by \(check.name)" : "hookrunner \(report.phase): \(check.name)"
+            return "::error title=\(property(title))::\(message(check.reason ?? check.outcome.rawValue))"
+        }
+        for check in report.checks where check.outcome == .overridden {
+            lines.append("::warning title=\(property("hookrunner \(report.phase): \(check.name) overridden"))::"
+                + message("would block: \(check.reason ?? "held"); overridden (--override-blockers): \(report.overrideReason ?? "")"))
         }
         if failed.count > 10 {
             lines.append("::notice::\(message("\(failed.count - 10) more failed checks: see the step summary"))")
@@ -217,14 +272,21 @@ enum GitHubActions {
     }
 
     static func summary(_ report: PhaseReport) -> String {
-        let headline = report.passed ? "✅ passed" : report.exitCode == 1 ? "❌ failed" : "⚠️ did not finish"
+        let headline = switch report.exitCode {
+        case 0: "✅ passed"
+        case 1: "❌ failed"
+        case 4: "⛔ blocked (no release was judged)"
+        default: "⚠️ did not finish"
+        }
         var markdown = "### hookrunner \(report.phase): \(headline)\n\n"
+        if report.exitCode == 4, let blocked = report.blockedSummary { markdown += "**\(cell(blocked))**; nothing else ran.\n\n" }
+        if let override = report.overrideReason { markdown += "⚠️ Blockers overridden (`--override-blockers`): \(cell(override))\n\n" }
         markdown += "\(report.tally). Checks from `\(report.configFile)`"
         if !report.deployment.isEmpty {
             markdown += "; " + report.deployment.map { "\($0.name) `\($0.value)`" }.joined(separator: ", ")
         }
         markdown += ".\n\n| | Check | Time | Details |\n| --- | --- | --- | --- |\n"
-        let ordered = report.checks.filter { $0.outcome == .failed || $0.outcome == .interrupted }
+        let ordered = report.checks.filter { [.blocked, .failed, .interrupted, .overridden].contains($0.outcome) }
             + report.checks.filter { $0.outcome == .passed || $0.outcome == .skipped }
         for check in ordered {
             let icon = switch check.outcome {
@@ -232,6 +294,8 @@ enum GitHubActions {
             case .failed: "❌"
             case .skipped: "⏭️"
             case .interrupted: "⚠️"
+            case .blocked: "⛔"
+            case .overridden: "⚠️ overridden"
             }
             let details = check.reason ?? check.target
             markdown += "| \(icon) | \(cell(check.name)) | \(DurationText.format(.milliseconds(check.duration.milliseconds))) | \(cell(details)) |\n"

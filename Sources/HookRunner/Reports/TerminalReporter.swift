@@ -31,16 +31,22 @@ package final class TerminalReporter: Sendable {
                 pending = name
             }
         case .finished(let check):
-            let line = Self.line(check, terminal)
-            pending.withLock { pending in
-                if terminal.isInteractive, pending == check.name {
-                    console.out("\r\u{1B}[K" + line + "\n")
-                } else {
-                    if pending != nil { console.out("\n") }
-                    console.out(line + "\n")
-                }
-                pending = nil
+            print(Self.line(check, terminal), replacing: check.name)
+        case .note(let text):
+            print(terminal.dim("… \(text)"), replacing: nil)
+        }
+    }
+
+    /// Prints a line, over the start line of `name` when that is the last thing printed.
+    private func print(_ line: String, replacing name: String?) {
+        pending.withLock { pending in
+            if terminal.isInteractive, let name, pending == name {
+                console.out("\r\u{1B}[K" + line + "\n")
+            } else {
+                if pending != nil { console.out("\n") }
+                console.out(line + "\n")
             }
+            pending = nil
         }
     }
 
@@ -48,11 +54,16 @@ package final class TerminalReporter: Sendable {
         let time = DurationText.format(.milliseconds(check.duration.milliseconds))
         switch check.outcome {
         case .passed:
+            if let bake = check.bake { return terminal.green("✔") + " \(check.name) " + terminal.dim("(\(bake.summary))") }
             var extra = check.attempts > 1 ? ", \(check.attempts) attempts" : ""
             if let repetition = check.repetition { extra += ", \(repetition.passed)/\(repetition.total)" }
             return terminal.green("✔") + " \(check.name) " + terminal.dim("(\(time)\(extra))")
         case .failed:
             return terminal.red("✘") + " \(check.name): \(check.reason ?? "failed") " + terminal.dim("(\(time))")
+        case .blocked:
+            return terminal.red("⛔") + " \(check.name): blocked: \(check.reason ?? "held") " + terminal.dim("(\(time))")
+        case .overridden:
+            return terminal.yellow("⚠") + " \(check.name): would block, overridden: \(check.reason ?? "held") " + terminal.dim("(\(time))")
         case .skipped:
             return terminal.dim("- \(check.name): \(check.reason ?? "skipped")")
         case .interrupted:
@@ -64,16 +75,24 @@ package final class TerminalReporter: Sendable {
     package func summary(_ report: PhaseReport) {
         guard !quiet else { return }
         var lines: [String] = [""]
-        let failed = report.checks.filter { $0.outcome == .failed || $0.outcome == .interrupted }
+        let failed = report.checks.filter { [.failed, .blocked, .overridden, .interrupted].contains($0.outcome) }
         for check in failed {
-            lines.append((check.outcome == .failed ? terminal.red("✘ ") : terminal.yellow("! ")) + terminal.bold(check.name)
-                + terminal.dim("  \(check.path)"))
+            let mark = switch check.outcome {
+            case .failed: terminal.red("✘ ")
+            case .blocked: terminal.red("⛔ ")
+            default: terminal.yellow("! ")
+            }
+            lines.append(mark + terminal.bold(check.name) + terminal.dim("  \(check.path)"))
             lines.append("    \(check.target)")
             for condition in check.conditions {
                 lines.append("    " + (condition.passed ? terminal.green("✔ ") : terminal.red("✘ ")) + condition.message)
             }
             if check.conditions.allSatisfy(\.passed), let reason = check.reason { lines.append("    \(reason)") }
-            if check.attempts > 1 { lines.append("    \(check.attempts) attempts") }
+            if let bake = check.bake {
+                lines.append("    \(bake.summary)")
+            } else if check.attempts > 1 {
+                lines.append("    \(check.attempts) attempts")
+            }
             for (label, output) in [("stdout", check.stdout), ("stderr", check.stderr)] {
                 guard let output, !output.isEmpty else { continue }
                 let tail = output.split(separator: "\n", omittingEmptySubsequences: false).suffix(10)
@@ -85,7 +104,13 @@ package final class TerminalReporter: Sendable {
         var headline = "\(report.phase): \(report.tally)"
         if report.deadlineExceeded { headline += "; the overall deadline passed" }
         if report.interrupted { headline += "; interrupted" }
-        let mark = report.passed ? terminal.green("✔ ") : report.exitCode == 1 ? terminal.red("✘ ") : terminal.yellow("✘ ")
+        if let override = report.overrideReason {
+            lines.append(terminal.yellow("⚠ ") + "blockers overridden (--override-blockers): \(override)")
+        }
+        if report.exitCode == 4, let blocked = report.blockedSummary {
+            lines.append(terminal.red("⛔ ") + "\(report.phase): \(blocked); nothing else ran: no release was judged")
+        }
+        let mark = report.passed ? terminal.green("✔ ") : report.exitCode == 1 || report.exitCode == 4 ? terminal.red("✘ ") : terminal.yellow("✘ ")
         lines.append(mark + headline)
         for line in lines { console.line(line) }
     }

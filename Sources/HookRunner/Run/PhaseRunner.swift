@@ -7,6 +7,8 @@ import VersionCheck
 package enum RunEvent: Sendable {
     case started(name: String, target: String)
     case finished(CheckReport)
+    /// Progress worth a line: a bake's rounds.
+    case note(String)
 }
 
 package struct RunOptions: Sendable {
@@ -14,6 +16,10 @@ package struct RunOptions: Sendable {
     package var jobs = 8
     /// Run every step even after a failure (default: stop; `always` steps still run).
     package var keepGoing = false
+    /// `--override-blockers REASON`: blockers are evaluated and reported, and do not hold.
+    package var overrideReason: String?
+    /// The clock `window` checks read.
+    package var now: @Sendable () -> Date = { Date() }
     package init() {}
 }
 
@@ -24,25 +30,44 @@ package struct PhaseRunner: Sendable {
     let prober: Prober
     let options: RunOptions
     let events: @Sendable (RunEvent) -> Void
+    /// For CloudWatch alarms, made on first use.
+    let awsClients: AWSClients
 
     package init(steps: [PlannedStep], scope: VariableScope, prober: Prober, options: RunOptions,
+                 awsClients: AWSClients = AWSClients(environment: ProcessInfo.processInfo.environment),
                  events: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
         self.steps = steps
         self.scope = scope
         self.prober = prober
         self.options = options
+        self.awsClients = awsClients
         self.events = events
     }
 
-    /// Runs the steps in order. Once a step fails (and without `keepGoing`), the steps after it
-    /// are skipped except those marked `always`. A cancelled task marks what it cut short as
+    /// Runs the blocker steps first, all of them; when one holds, nothing else runs. Then the
+    /// other steps in order: once a step fails (and without `keepGoing`), the steps after it are
+    /// skipped except those marked `always`. A cancelled task marks what it cut short as
     /// interrupted and skips the rest, `always` steps included.
     package func run() async -> [CheckReport] {
         var reports: [CheckReport] = []
-        var failedStep: String?
-        for step in steps {
+        var holding: String?
+        for step in steps where step.step.blocker {
             if Task.isCancelled {
                 reports += skipped(step, reason: "not run: the run was stopped", outcome: .interrupted)
+                continue
+            }
+            let results = await run(step)
+            reports += results
+            if holding == nil, let held = results.first(where: { $0.outcome == .blocked }) { holding = held.name }
+        }
+        var failedStep: String?
+        for step in steps where !step.step.blocker {
+            if Task.isCancelled {
+                reports += skipped(step, reason: "not run: the run was stopped", outcome: .interrupted)
+                continue
+            }
+            if let holding {
+                reports += skipped(step, reason: "not run: the deployment is blocked by '\(holding)'")
                 continue
             }
             if let failedStep, !options.keepGoing, !step.step.always {
@@ -70,7 +95,9 @@ package struct PhaseRunner: Sendable {
     }
 
     private func run(_ step: PlannedStep) async -> [CheckReport] {
-        guard step.step.isParallel else { return [await run(step.checks[0], group: nil)] }
+        if let bake = step.step.bake { return await run(bake: bake, step) }
+        let blocker = step.step.blocker
+        guard step.step.isParallel else { return [await run(step.checks[0], group: nil, blocker: blocker)] }
         var results = [CheckReport?](repeating: nil, count: step.checks.count)
         await withTaskGroup(of: (Int, CheckReport).self) { group in
             var next = 0
@@ -78,7 +105,7 @@ package struct PhaseRunner: Sendable {
                 guard next < step.checks.count else { return }
                 let index = next
                 next += 1
-                group.addTask { (index, await self.run(step.checks[index], group: step.step.name)) }
+                group.addTask { (index, await self.run(step.checks[index], group: step.step.name, blocker: blocker)) }
             }
             for _ in 0..<max(1, options.jobs) { addNext() }
             while let (index, report) = await group.next() {
@@ -91,9 +118,17 @@ package struct PhaseRunner: Sendable {
 
     // MARK: One check: retries and repetitions
 
-    private func run(_ planned: PlannedCheck, group: String?) async -> CheckReport {
+    private func run(_ planned: PlannedCheck, group: String?, blocker: Bool) async -> CheckReport {
+        events(.started(name: planned.check.name, target: planned.targetDescription))
+        let report = await evaluate(planned, group: group, blocker: blocker)
+        events(.finished(report))
+        return report
+    }
+
+    /// Runs a check with its retries and repetitions, without telling the observers. A blocker
+    /// that fails holds the deployment (`blocked`), or is `overridden`.
+    func evaluate(_ planned: PlannedCheck, group: String?, blocker: Bool) async -> CheckReport {
         let check = planned.check
-        events(.started(name: check.name, target: planned.targetDescription))
         let startedAt = Date()
         let started = ContinuousClock.now
         var attempts = 0
@@ -123,14 +158,15 @@ package struct PhaseRunner: Sendable {
                 reason += " (after \(attempts) attempts in \(DurationText.format(retry.within)))"
             }
             report.reason = scope.redactor.redact(reason)
+            if blocker { report.outcome = options.overrideReason == nil ? .blocked : .overridden }
         }
+        report.blocker = blocker
         report.conditions = report.conditions.map { condition in
             var masked = condition
             masked.actual = scope.redactor.redact(condition.actual)
             masked.message = scope.redactor.redact(condition.message)
             return masked
         }
-        events(.finished(report))
         return report
     }
 
@@ -243,6 +279,20 @@ package struct PhaseRunner: Sendable {
                 let mix = samples > 1 ? " (\(Set(readings.compactMap(\.version)).sorted().joined(separator: ", ")) over \(samples) samples)" : ""
                 verdict = (bad.verdict == .unreadable ? "\(bad.errorClass ?? "unreadable"): " : "") + (bad.message ?? "no match") + mix
             }
+
+        case .alarms(let alarms):
+            return await judge(alarms, timeout: check.timeout)
+
+        case .prometheus(let url, let query, let headers, let emptyPasses):
+            return await judge(prometheus: url, query: query, headers: headers, emptyPasses: emptyPasses,
+                               conditions: check.conditions, timeout: check.timeout)
+
+        case .window(let window):
+            let verdict = window.evaluate(at: options.now())
+            return AttemptResult(passed: verdict.open, reason: verdict.open ? nil : verdict.message, conditions: [
+                ConditionResult(condition: "inside the deployment window", passed: verdict.open, actual: verdict.localTime,
+                                message: verdict.message),
+            ])
         }
 
         observation.prepareJSON(for: check.conditions)

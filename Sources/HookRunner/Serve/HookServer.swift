@@ -5,11 +5,13 @@ import InfoEndpoint
 /// `hookrunner serve`: runs phases on request.
 ///
 /// - `POST /hooks/PHASE` runs the phase and answers 200 with the JSON report when it passed,
-///   500 when it failed: a Flagger webhook. Its JSON payload's `metadata` entries become
+///   500 when it failed, 423 when a blocker holds it (exit status 4): a Flagger webhook, for
+///   which any answer but 200 is no pass (a `confirm-rollout` hook waits and asks again). Its JSON payload's `metadata` entries become
 ///   variables (`name`, `namespace` and `phase` as FLAGGER_NAME, FLAGGER_NAMESPACE, FLAGGER_PHASE).
 /// - `GET /hooks/PHASE` runs the phase and always answers 200 with `{"ok": true|false, …}`: an
 ///   Argo Rollouts web metric with `successCondition: result.ok` (a non-2xx answer would count
-///   as an error there, not a failure).
+///   as an error there, not a failure); `failureCondition: result.exitCode == 1` makes a blocked
+///   run (`exitCode` 4) inconclusive, which pauses the rollout instead of aborting it.
 /// - One run per phase at a time: a request that arrives while the phase runs gets that run's result.
 /// - `/info`, `/health`, `/metrics` describe hookrunner itself.
 final class HookServer: HTTPHandler, Sendable {
@@ -119,13 +121,17 @@ final class HookServer: HTTPHandler, Sendable {
             }
             return self.json(isArgo ? 200 : 500, json.text)
         case .report(let report):
-            console.line("hookrunner: \(request.method) /hooks/\(phase): \(report.passed ? "passed" : "failed") (\(report.tally))")
+            console.line("hookrunner: \(request.method) /hooks/\(phase): \(report.result) (\(report.tally))"
+                + (report.blockedSummary.map { "; \($0)" } ?? "") + (report.overrideReason.map { "; blockers overridden: \($0)" } ?? ""))
             var json = JSONText()
             JSONReport.write(report, into: &json) { json in
                 json.key("ok")
                 json.bool(report.passed)
+                json.key("blocked")
+                json.bool(report.exitCode == 4)
             }
-            return self.json(isArgo || report.passed ? 200 : 500, json.text)
+            let status = isArgo || report.passed ? 200 : report.exitCode == 4 ? 423 : 500
+            return self.json(status, json.text)
         }
     }
 
