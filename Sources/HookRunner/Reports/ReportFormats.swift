@@ -31,7 +31,7 @@ enum JUnitReport {
         xml += "<testsuites name=\"hookrunner\" \(counts)>\n"
         xml += "  <testsuite name=\"\(escape(report.phase))\" \(counts) file=\"\(escape(report.configFile))\">\n"
         let properties = report.deployment + [("phase", report.phase)] + (report.deadlineExceeded ? [("result", "deadline exceeded")] : [])
-            + (report.interrupted ? [("result", "interrupted")] : [])
+            + (report.interrupted ? [("result", "interrupted")] : []) + codeDeployProperties(report.codeDeployHook)
         xml += "    <properties>\n"
         for (name, value) in properties {
             xml += "      <property name=\"\(escape(name))\" value=\"\(escape(value))\"/>\n"
@@ -58,6 +58,14 @@ enum JUnitReport {
         }
         xml += "  </testsuite>\n</testsuites>\n"
         return xml
+    }
+
+    /// The CodeDeploy hook execution and what was reported for it.
+    static func codeDeployProperties(_ hook: CodeDeployHookResult?) -> [(String, String)] {
+        guard let hook else { return [] }
+        return [("codedeploy.deploymentId", hook.hook.deploymentID), ("codedeploy.lifecycleEventHookExecutionId", hook.hook.executionID),
+                ("codedeploy.status", hook.status), ("codedeploy.reported", String(hook.reported))]
+            + (hook.error.map { [("codedeploy.error", $0)] } ?? [])
     }
 
     /// XML text and attribute escaping; characters XML 1.0 cannot carry are dropped.
@@ -115,6 +123,7 @@ enum TAPReport {
         }
         if report.deadlineExceeded { lines.append("# the overall deadline passed") }
         if report.interrupted { lines.append("# interrupted") }
+        if let hook = report.codeDeployHook { lines.append("# codedeploy: \(hook.summary.replacingOccurrences(of: "\n", with: " "))") }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -146,6 +155,10 @@ package enum JSONReport {
             json.key("deployment")
             json.object { json in
                 for (name, value) in report.deployment { json.member(name, value) }
+            }
+            if let hook = report.codeDeployHook {
+                json.key("codedeployHook")
+                hook.write(into: &json)
             }
             json.member("startedAt", Timestamps.iso8601(report.started, milliseconds: true))
             json.key("durationMs")

@@ -45,6 +45,8 @@ package struct PhaseReport: Sendable {
     package var deadlineExceeded = false
     /// Stopped by SIGINT or SIGTERM (or the serve request went away).
     package var interrupted = false
+    /// What was reported to CodeDeploy for a hook execution (`--codedeploy-hook`, `lambda`).
+    package var codeDeployHook: CodeDeployHookResult?
 
     package var failed: [CheckReport] { checks.filter { $0.outcome == .failed } }
 
