@@ -73,9 +73,9 @@ public final class SignedCodeDeploy: Sendable {
     private static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/codedeploy_hook_server.py").path
 
-    /// The environment of a process that reports to this server: its keys (or `secret` instead),
-    /// its region, `AWS_ENDPOINT_URL_CODEDEPLOY`, nothing else of AWS from this machine, and one
-    /// attempt more than the default would not matter: `AWS_MAX_ATTEMPTS` is left at its default.
+    /// The environment of a process that reports to this server: its key with its secret (or
+    /// `secret` instead), its region, `AWS_ENDPOINT_URL_CODEDEPLOY`, and nothing else of AWS from
+    /// this machine (no shared files, no instance metadata).
     public func environment(secret: String? = nil, _ extra: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }
         environment["AWS_ACCESS_KEY_ID"] = accessKeyID
