@@ -141,7 +141,9 @@ package enum HookRunnerCommand {
             console.error("run 'hookrunner --help' for usage")
             // Whoever waits for a verdict still gets one: Failed.
             if arguments.first == "lambda" { return await HookLambda.serve(.failure(error), environment: environment) }
-            if let hook = CodeDeployHook.scan(arguments) { return await reportUnusable(hook, environment: environment) }
+            if !["validate", "serve"].contains(arguments.first ?? ""), let hook = CodeDeployHook.scan(arguments) {
+                return await reportUnusable(hook, environment: environment)
+            }
             return 2
         }
         do {

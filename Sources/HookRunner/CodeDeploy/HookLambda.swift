@@ -159,7 +159,7 @@ enum HookLambda {
             return try await refuse("\(error)", phase: nil)
         }
         if !run.quiet {
-            console.line("hookrunner: \(hook.described): \(choice.phase) (\(choice.reason)), within \(DurationText.format(run.timeout))")
+            console.line("hookrunner: \(hook.described): \(choice.phase) (\(choice.reason)), within \(DurationText.format(.seconds(run.timeout.components.seconds)))")
         }
         let terminal = TerminalReporter(terminal: Terminal.detect(environment: environment, noColorFlag: run.noColor), quiet: run.quiet)
         var report: PhaseReport
