@@ -16,12 +16,24 @@ package enum HookRunnerCommand {
     usage: hookrunner [PHASE] [options]          run a phase's checks (pre-traffic, post-traffic …)
            hookrunner validate [options]         check the file and its variables; run nothing
            hookrunner serve --port PORT [options] answer POST/GET /hooks/PHASE (Flagger, Argo Rollouts)
+           hookrunner lambda [PHASE] [options]   a CodeDeploy ECS/Lambda hook function (bootstrap)
 
     Runs a deployment's checks and exits non-zero when they fail, so that the deployment system
     (CodeDeploy hooks, Argo Rollouts jobs, Helm tests, Flagger webhooks, CI steps) rolls back.
     Without PHASE, CodeDeploy's LIFECYCLE_EVENT chooses it: BeforeAllowTraffic and
     AfterAllowTestTraffic run pre-traffic, AfterAllowTraffic and ValidateService post-traffic
     (the file's lifecycleEvents can map others).
+
+    CodeDeploy hooks of ECS and Lambda deployments are Lambda functions that must report
+    Succeeded or Failed: --codedeploy-hook reports the run (only a pass is Succeeded), and
+    `hookrunner lambda` is such a function itself (the static binary as bootstrap on
+    provided.al2023; without arguments it reads HOOKRUNNER_ARGS, default 'lambda'). Each
+    invocation's phase: PHASE, else the event's LifecycleEvent (mapped as LIFECYCLE_EVENT is),
+    else HOOKRUNNER_PHASES (FUNCTION=PHASE,… by the invoked function's name), else
+    HOOKRUNNER_PHASE: CodeDeploy's event does not say which hook it is, so one function serves
+    one hook. The checks file is $LAMBDA_TASK_ROOT/hooks.json unless --config says otherwise;
+    --timeout defaults to the invocation's time left less 10% (5 s to 10 s); the answer is the
+    JSON report.
 
     options:
       -c, --config PATH        the checks file (default hooks.json); its schema: schemas/hooks.schema.json
@@ -40,6 +52,9 @@ package enum HookRunnerCommand {
                                REASON appears in every report and in serve mode's answers
           --report FMT=PATH    write a report: junit=PATH, json=PATH or tap=PATH; repeatable
                            (a missing directory is created)
+          --codedeploy-hook DEPLOYMENT_ID:EXECUTION_ID
+                               report the run to CodeDeploy (PutLifecycleEventHookExecutionStatus):
+                               Succeeded when every check passed, Failed otherwise, errors too
       -q, --quiet              no progress or summary (reports and the exit status remain)
           --no-color           (colour is used only on a terminal, never with NO_COLOR)
       -h, --help, --version
@@ -66,6 +81,9 @@ package enum HookRunnerCommand {
       3  the --timeout passed or the run was interrupted (SIGINT, SIGTERM)
       4  blocked: a blocker holds the deployment, no release was judged (serve: POST answers 423,
          GET answers 200 with "ok": false and "exitCode": 4)
+      5  --codedeploy-hook: the status could not be reported to CodeDeploy (no region or
+         credentials, refused, unreachable, already completed); the message names the
+         deployment and the cause, and CodeDeploy fails the deployment after an hour
     """
 
     struct Options {
@@ -82,6 +100,11 @@ package enum HookRunnerCommand {
         var port: Int?
         var host = "0.0.0.0"
         var tokenFile: String?
+        /// `--codedeploy-hook`: report the run's status to CodeDeploy.
+        var codeDeployHook: CodeDeployHook?
+        /// Whether `--config` and `--timeout` were given (`lambda` has defaults of its own).
+        var configGiven = false
+        var timeoutGiven = false
     }
 
     static let spec: ArgumentList.Spec = {
@@ -102,12 +125,18 @@ package enum HookRunnerCommand {
         spec.option("--port", hint: "a port from 0 to 65535")
         spec.option("--host", hint: "an address to listen on")
         spec.option("--token-file", hint: "a file holding the bearer token")
+        spec.option("--codedeploy-hook", hint: "DEPLOYMENT_ID:EXECUTION_ID")
         return spec
     }()
 
     /// Runs the command and returns the exit status.
     package static func main(_ arguments: [String], environment: [String: String]) async -> Int32 {
         let console = Console()
+        var arguments = arguments
+        if arguments.isEmpty, environment[LambdaRuntime.endpointVariable] != nil {
+            // Lambda runs `bootstrap` without arguments: the function's configuration gives them.
+            arguments = HookLambda.arguments(environment)
+        }
         let options: Options
         do {
             let list = try ArgumentList(arguments, spec: spec)
@@ -123,13 +152,21 @@ package enum HookRunnerCommand {
         } catch {
             console.error("hookrunner: \(error.description)")
             console.error("run 'hookrunner --help' for usage")
+            // Whoever waits for a verdict still gets one: Failed.
+            if arguments.first == "lambda" { return await HookLambda.serve(.failure(error), environment: environment) }
+            if !["validate", "serve"].contains(arguments.first ?? ""), let hook = CodeDeployHook.scan(arguments) {
+                return await reportUnusable(hook, environment: environment)
+            }
             return 2
         }
         do {
             switch options.command {
             case "validate": return try validate(options, environment: environment)
             case "serve": return try await HookServer.serve(options, environment: environment)
-            default: return try await run(options, environment: environment)
+            case "lambda": return await HookLambda.serve(.success(options), environment: environment)
+            default:
+                if let hook = options.codeDeployHook { return await runReporting(hook, options, environment: environment) }
+                return try await run(options, environment: environment)
             }
         } catch {
             console.error("hookrunner: \(error)")
@@ -140,7 +177,7 @@ package enum HookRunnerCommand {
     static func parse(_ list: ArgumentList) throws(UsageError) -> Options {
         var options = Options()
         var positional = list.positional
-        if let first = positional.first, first == "validate" || first == "serve" || first == "run" {
+        if let first = positional.first, ["validate", "serve", "run", "lambda"].contains(first) {
             options.command = positional.removeFirst()
         }
         guard positional.count <= 1, options.command != "validate" || positional.isEmpty,
@@ -149,6 +186,8 @@ package enum HookRunnerCommand {
         }
         options.phase = positional.first
         options.config = list.value("--config") ?? options.config
+        options.configGiven = list.value("--config") != nil
+        options.timeoutGiven = list.value("--timeout") != nil
         for assignment in list.values("--var") {
             guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
                 throw UsageError("--var: '\(assignment.prefix(40))' is not NAME=VALUE")
@@ -204,6 +243,13 @@ package enum HookRunnerCommand {
                 throw UsageError("\(flag) applies to hookrunner serve")
             }
         }
+        options.codeDeployHook = try list.value("--codedeploy-hook") { text in try CodeDeployHook(argument: text) }
+        if options.codeDeployHook != nil, options.command != "run" {
+            throw UsageError("--codedeploy-hook applies to a phase run" + (options.command == "lambda" ? " (in lambda, the event names the hook)" : ""))
+        }
+        if options.command == "lambda", !options.reports.isEmpty {
+            throw UsageError("--report does not apply to hookrunner lambda: the invocation's answer is the JSON report")
+        }
         return options
     }
 
@@ -227,20 +273,22 @@ package enum HookRunnerCommand {
 
     // MARK: run
 
-    static func run(_ options: Options, environment: [String: String]) async throws -> Int32 {
+    static func run(_ options: Options, environment: [String: String], hook: CodeDeployHookReporter? = nil) async throws -> Int32 {
         let file = try HooksFile.load(path: options.config)
         let (phase, lifecycleEvent) = try choosePhase(options.phase, file: file, environment: environment)
         let terminal = Terminal.detect(environment: environment, noColorFlag: options.noColor)
         let reporter = TerminalReporter(terminal: terminal, quiet: options.quiet)
 
         let signals = StopSignals()
-        let report = try await execute(file: file, phase: phase, lifecycleEvent: lifecycleEvent, options: options,
+        var report = try await execute(file: file, phase: phase, lifecycleEvent: lifecycleEvent, options: options,
                                        environment: environment, metadata: [:], events: reporter.handle,
                                        stop: { _ = await signals.wait() })
         reporter.summary(report)
+        var status = report.exitCode
+        if let hook { status = await hook.conclude(&report, exitStatus: status) } // --codedeploy-hook: 5 when undelivered
         try writeReports(report, options.reports)
         if environment["GITHUB_ACTIONS"] == "true" { publishToGitHub(report, environment: environment) }
-        return report.exitCode
+        return status
     }
 
     /// Plans and runs one phase under the overall timeout; `stop` returns when the run must

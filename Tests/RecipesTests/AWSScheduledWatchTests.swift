@@ -108,6 +108,12 @@ extension RecipesTests {
     /// recipes_lint.py --cloudformation on TEMPLATE, the transformed template written to
     /// `transformedPath` when given.
     static func cloudFormation(_ template: String, writingTransformedTo transformedPath: String? = nil) async throws -> CloudFormation {
+        try await cloudFormation(template, as: CloudFormation.self, writingTransformedTo: transformedPath)
+    }
+
+    /// The same facts, decoded as `Facts` (another recipe's test reads other parts of them).
+    static func cloudFormation<Facts: Decodable>(_ template: String, as: Facts.Type,
+                                                 writingTransformedTo transformedPath: String? = nil) async throws -> Facts {
         try await ensureTools()
         let script = root.appendingPathComponent("Tests/RecipesTests/recipes_lint.py").path
         let python = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"),
@@ -117,7 +123,7 @@ extension RecipesTests {
             let hint = python.standardError.contains(installCloudFormationTools) ? "" : " (the tests need `\(installCloudFormationTools)`)"
             throw TestFailure("recipes_lint.py --cloudformation \(template) exited \(status): \(python.standardError)\(hint)")
         }
-        return try JSONDecoder().decode(CloudFormation.self, from: Data(python.standardOutput.utf8))
+        return try JSONDecoder().decode(Facts.self, from: Data(python.standardOutput.utf8))
     }
 
     /// cfn-lint on PATH with every finding counted (`--non-zero-exit-code informational`): the

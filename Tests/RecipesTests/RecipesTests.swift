@@ -123,34 +123,6 @@ struct RecipesTests {
         #expect(failing.standardOutput.contains("reports 1.0.0, expected \(version)"))
     }
 
-    @Test func codeDeployECSHookReportsSucceededOrFailed() async throws {
-        let recipe = "\(Self.recipes)/codedeploy-ecs-lambda"
-        let directory = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        // A stand-in for the AWS CLI that records what it was asked.
-        let aws = "\(directory)/aws"
-        try "#!/bin/sh\necho \"aws $*\" >> \"\(directory)/aws.log\"\necho '{\"lifecycleEventHookExecutionId\": \"x\"}'\n"
-            .write(toFile: aws, atomically: true, encoding: .utf8)
-        chmod(aws, 0o755)
-        let (service, port) = try await ExampleService.launch(version: "1.4.2")
-        defer { service.send(signal: SIGKILL) }
-        let event = #"{"DeploymentId": "d-AB1CDEF23", "LifecycleEventHookExecutionId": "eyJlbmNyeXB0ZWREYXRh"}"#
-        for (version, status) in [("1.4.2", "Succeeded"), ("9.9.9", "Failed")] {
-            let hook = ChildProcess(URL(fileURLWithPath: "\(recipe)/report-hook.sh"), [event], environment: Self.environment([
-                "PHASE": "pre-traffic", "VERSION": version, "TEST_URL": "http://127.0.0.1:\(port)", "AWS": aws,
-            ]))
-            #expect(try await hook.run(timeout: .seconds(60)) == 0, "\(hook.output)")
-            #expect(hook.standardOutput.contains("reporting \(status) for d-AB1CDEF23"), "\(hook.output)")
-            let log = try String(contentsOfFile: "\(directory)/aws.log", encoding: .utf8)
-            #expect(log.split(separator: "\n").last == """
-            aws deploy put-lifecycle-event-hook-execution-status --deployment-id d-AB1CDEF23 \
-            --lifecycle-event-hook-execution-id eyJlbmNyeXB0ZWREYXRh --status \(status)
-            """)
-        }
-        let broken = ChildProcess(URL(fileURLWithPath: "\(recipe)/report-hook.sh"), ["{}"], environment: Self.environment(["PHASE": "pre-traffic"]))
-        #expect(try await broken.run() == 2, "an event without its ids is refused, nothing reported")
-    }
-
     @Test func gitHubActionsStepAnnotatesAndSummarizes() async throws {
         let recipe = "\(Self.recipes)/github-actions"
         let directory = try Self.temporaryDirectory()

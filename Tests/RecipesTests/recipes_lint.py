@@ -215,7 +215,8 @@ def sample(value, defaults):
 def lint_cloudformation(path, document):
     """A CloudFormation or SAM template: its shape, and the versioncheck and hookrunner command
     lines it starts: a function's VERSIONCHECK_ARGS (split on spaces, as versioncheck does when
-    Lambda starts it as bootstrap) and an ECS container's command after its entry point (the
+    Lambda starts it as bootstrap), a hook function's HOOKRUNNER_ARGS (`lambda` when it sets only
+    HOOKRUNNER_PHASE or HOOKRUNNER_PHASES) and an ECS container's command after its entry point (the
     container definition's EntryPoint, or the ENTRYPOINT of the Dockerfile next to the template).
     cfn-lint checks the rest (RecipesTests runs it)."""
     if str(document.get("AWSTemplateFormatVersion", "")) != "2010-09-09":
@@ -241,6 +242,9 @@ def lint_cloudformation(path, document):
                 if "" in arguments:
                     problems.append(f"{where}: VERSIONCHECK_ARGS has an empty argument (two spaces, or one at an end)")
                 commands.append({"file": f"{where} VERSIONCHECK_ARGS", "argv": ["versioncheck"] + arguments})
+            if {"HOOKRUNNER_ARGS", "HOOKRUNNER_PHASE", "HOOKRUNNER_PHASES"} & set(variables):
+                arguments = sample(variables.get("HOOKRUNNER_ARGS", "lambda"), defaults).split()
+                commands.append({"file": f"{where} HOOKRUNNER_ARGS", "argv": ["hookrunner"] + arguments})
         elif resource["Type"] == "AWS::ECS::TaskDefinition":
             for container in properties.get("ContainerDefinitions") or []:
                 if "EntryPoint" in container:
@@ -272,6 +276,8 @@ def rendered(value):
             return str(argument[0]).join(rendered(item) for item in argument[1])
         if function == "Fn::If":
             return f"If({argument[0]}, {rendered(argument[1])}, {rendered(argument[2])})"
+        if function in ("Fn::Select", "Fn::Split") and isinstance(argument, list) and len(argument) == 2:
+            return f"{function[4:]}({argument[0]}, {rendered(argument[1])})"
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True)
     return str(value)
@@ -315,7 +321,8 @@ def statements(document):
 
 def cloudformation_facts(template):
     """What a (transformed) template sets up, for RecipesTests to hold to its expectations."""
-    facts = {"resources": {}, "tables": [], "roles": [], "functions": [], "schedules": [], "containers": []}
+    facts = {"resources": {}, "tables": [], "roles": [], "functions": [], "schedules": [], "containers": [],
+             "deploymentGroups": [], "aliases": [], "alarms": []}
     facts["parameters"] = {
         name: [str(value) for value in spec.get("AllowedValues", [])] for name, spec in (template.get("Parameters") or {}).items()
     }
@@ -358,6 +365,36 @@ def cloudformation_facts(template):
                 "role": rendered(properties.get("Role")),
                 "environment": {name: rendered(value) for name, value in ((properties.get("Environment") or {}).get("Variables") or {}).items()},
                 "logGroup": rendered((properties.get("LoggingConfig") or {}).get("LogGroup")),
+                "functionName": rendered(properties.get("FunctionName")),
+            })
+        elif kind == "AWS::Lambda::Alias":
+            update = (resource.get("UpdatePolicy") or {}).get("CodeDeployLambdaAliasUpdate") or {}
+            facts["aliases"].append({
+                "id": logical_id,
+                "name": properties.get("Name"),
+                "function": rendered(properties.get("FunctionName")),
+                "application": rendered(update.get("ApplicationName")),
+                "deploymentGroup": rendered(update.get("DeploymentGroupName")),
+                "beforeAllowTrafficHook": rendered(update.get("BeforeAllowTrafficHook")),
+                "afterAllowTrafficHook": rendered(update.get("AfterAllowTrafficHook")),
+            })
+        elif kind == "AWS::CodeDeploy::DeploymentGroup":
+            alarms = properties.get("AlarmConfiguration") or {}
+            facts["deploymentGroups"].append({
+                "id": logical_id,
+                "application": rendered(properties.get("ApplicationName")),
+                "deploymentConfig": rendered(properties.get("DeploymentConfigName")),
+                "alarms": [rendered(alarm.get("Name")) for alarm in alarms.get("Alarms") or []] if alarms.get("Enabled") else [],
+                "autoRollbackEvents": (properties.get("AutoRollbackConfiguration") or {}).get("Events", []),
+            })
+        elif kind == "AWS::CloudWatch::Alarm":
+            facts["alarms"].append({
+                "id": logical_id,
+                "namespace": properties.get("Namespace"),
+                "metric": properties.get("MetricName"),
+                "dimensions": {dimension["Name"]: rendered(dimension["Value"]) for dimension in properties.get("Dimensions") or []},
+                "comparison": properties.get("ComparisonOperator"),
+                "threshold": properties.get("Threshold"),
             })
         elif kind == "AWS::Scheduler::Schedule":
             target = properties.get("Target") or {}
@@ -467,6 +504,9 @@ def main(root):
                         problems.append(f"{relative}: ExecStart needs an absolute path")
                     command_lines(exec_start, relative)
             elif name.endswith(".sh") or name == "bootstrap":
+                with open(path, "rb") as handle:
+                    if handle.read(4) == b"\x7fELF":  # a release binary copied in as a Lambda bootstrap
+                        continue
                 with open(path) as handle:
                     text = handle.read()
                 if not text.startswith("#!"):

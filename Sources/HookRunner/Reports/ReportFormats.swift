@@ -31,7 +31,7 @@ enum JUnitReport {
         xml += "<testsuites name=\"hookrunner\" \(counts)>\n"
         xml += "  <testsuite name=\"\(escape(report.phase))\" \(counts) file=\"\(escape(report.configFile))\">\n"
         var properties = report.deployment + [("phase", report.phase)] + (report.deadlineExceeded ? [("result", "deadline exceeded")] : [])
-            + (report.interrupted ? [("result", "interrupted")] : [])
+            + (report.interrupted ? [("result", "interrupted")] : []) + codeDeployProperties(report.codeDeployHook)
         if report.exitCode == 4 {
             properties.append(("result", "blocked"))
             properties.append(("blocked", report.blockedSummary ?? "blocked"))
@@ -69,6 +69,14 @@ enum JUnitReport {
         }
         xml += "  </testsuite>\n</testsuites>\n"
         return xml
+    }
+
+    /// The CodeDeploy hook execution and what was reported for it.
+    static func codeDeployProperties(_ hook: CodeDeployHookResult?) -> [(String, String)] {
+        guard let hook else { return [] }
+        return [("codedeploy.deploymentId", hook.hook.deploymentID), ("codedeploy.lifecycleEventHookExecutionId", hook.hook.executionID),
+                ("codedeploy.status", hook.status), ("codedeploy.reported", String(hook.reported))]
+            + (hook.error.map { [("codedeploy.error", $0)] } ?? [])
     }
 
     /// XML text and attribute escaping; characters XML 1.0 cannot carry are dropped.
@@ -136,6 +144,7 @@ enum TAPReport {
         if report.exitCode == 4, let blocked = report.blockedSummary {
             lines.append("# \(comment(blocked)); nothing else ran: no release was judged")
         }
+        if let hook = report.codeDeployHook { lines.append("# codedeploy: \(hook.summary.replacingOccurrences(of: "\n", with: " "))") }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -183,6 +192,10 @@ package enum JSONReport {
             json.key("deployment")
             json.object { json in
                 for (name, value) in report.deployment { json.member(name, value) }
+            }
+            if let hook = report.codeDeployHook {
+                json.key("codedeployHook")
+                hook.write(into: &json)
             }
             json.member("startedAt", Timestamps.iso8601(report.started, milliseconds: true))
             json.key("durationMs")

@@ -69,6 +69,8 @@ package struct PhaseReport: Sendable {
     package var interrupted = false
     /// `--override-blockers REASON`: blockers were evaluated and reported but did not hold.
     package var overrideReason: String?
+    /// What was reported to CodeDeploy for a hook execution (`--codedeploy-hook`, `lambda`).
+    package var codeDeployHook: CodeDeployHookResult?
 
     package var failed: [CheckReport] { checks.filter { $0.outcome == .failed } }
 
