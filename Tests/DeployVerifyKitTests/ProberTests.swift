@@ -252,7 +252,7 @@ struct ProberTests {
         #expect(results.allSatisfy { $0.failure?.className == "timeout" })
         #expect(results.allSatisfy { $0.failure?.message.contains("overall deadline") == true },
                 "\(results.map { $0.failure?.message ?? "-" })")
-        #expect(elapsed < .seconds(5)) // without the deadline: five waves of 10 s
+        #expect(elapsed < .seconds(15)) // without the deadline: five waves of 10 s (slack for a loaded CI machine)
     }
 
     @Test func concurrencyIsBounded() async throws {

@@ -190,7 +190,7 @@ struct HealthTests {
         #expect(response.status == 503)
         #expect(response.bodyText.contains("timed out after 150ms"))
         #expect(elapsed >= .milliseconds(150))
-        #expect(elapsed < .seconds(5)) // not awaited: the closure never returns
+        #expect(elapsed < .seconds(15)) // not awaited: the closure never returns (slack for a loaded CI machine)
     }
 
     @Test func concurrentProbesShareOneEvaluation() async throws {

@@ -192,7 +192,7 @@ struct InfoServerTests {
         let response = try await client.response()
         #expect(response.status == 408)
         #expect(ContinuousClock.now - started >= .milliseconds(300))
-        #expect(ContinuousClock.now - started < .seconds(5)) // the 300 ms limit, not the 10 s default
+        #expect(ContinuousClock.now - started < .seconds(8)) // the 300 ms limit, not the 10 s default
         #expect(try await client.isClosedByServer())
     }
 

@@ -60,7 +60,7 @@ public final class MotoServer: Sendable {
 
     private static func start() async throws -> MotoServer {
         try await PythonPackages.ensure(modules: ["moto", "flask", "flask_cors", "boto3"], packages: ["moto[server]", "boto3"])
-        let process = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script],
+        let process = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["nice", "-n", "5", "python3", script],
                                    environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") })
         try process.start()
         let line: String

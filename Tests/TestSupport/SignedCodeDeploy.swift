@@ -58,7 +58,7 @@ public final class SignedCodeDeploy: Sendable {
             "script": script.map { ["status": $0.status, "type": $0.type] }, "completed": completed,
         ]
         let text = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
-        process = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", Self.script, text],
+        process = ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["nice", "-n", "10", "python3", Self.script, text],
                                environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") })
         try process.start()
         let line = try await process.waitForLine(containing: "{", timeout: .seconds(60))
