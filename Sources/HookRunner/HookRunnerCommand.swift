@@ -17,6 +17,8 @@ package enum HookRunnerCommand {
            hookrunner validate [options]         check the file and its variables; run nothing
            hookrunner serve --port PORT [options] answer POST/GET /hooks/PHASE (Flagger, Argo Rollouts)
            hookrunner lambda [PHASE] [options]   a CodeDeploy ECS/Lambda hook function (bootstrap)
+           hookrunner approvals [--since DATE] [--format table|json]
+                                                 list the approval trail (requests, decisions, refusals)
 
     Runs a deployment's checks and exits non-zero when they fail, so that the deployment system
     (CodeDeploy hooks, Argo Rollouts jobs, Helm tests, Flagger webhooks, CI steps) rolls back.
@@ -59,10 +61,35 @@ package enum HookRunnerCommand {
           --no-color           (colour is used only on a terminal, never with NO_COLOR)
       -h, --help, --version
 
+    approval options (steps with "approval": a person approves or rolls back through links):
+          --approvals PATH     the trail of requests and decisions, JSON Lines (default
+                               approvals.jsonl); shared by the waiting step and hookrunner serve
+          --approval-key-file PATH
+                               the key the links' tokens are signed with (or the environment's
+                               HOOKRUNNER_APPROVAL_KEY; at least 16 characters; never printed)
+          --public-url URL     where people reach the links: a hookrunner serve, or the address
+                               of --approval-listen behind a proxy
+          --approval-listen HOST:PORT
+                               the step serves its links itself while it waits
+          --trusted-user-header NAME
+                               who decides comes from this header, set by an authenticating proxy
+                               (X-Forwarded-User behind oauth2-proxy); else a name typed on the page
+          --pre-approve        approvals pass without waiting, their request still posted and the
+                               decision recorded (lower environments; "preApprove" in the file
+                               does the same, e.g. "${PRE_APPROVE}" with PRE_APPROVE=true)
+
     serve options:
           --port PORT          required (0 picks a free port, printed when listening)
           --host HOST          (default 0.0.0.0)
           --token-file PATH    require "Authorization: Bearer <token>", the token read from PATH
+                               (not on /approvals/: its links carry tokens of their own)
+          --approvals PATH, --approval-key-file PATH, --trusted-user-header NAME
+                               serve approval links (/approvals/…) and record decisions in the
+                               trail, where steps waiting in other processes find them
+
+    approvals options:
+          --since DATE         2026-11-20, 2026-11-20T10:00:00Z, or a duration ago: 24h, 7d
+          --format FORMAT      table (default) or json
 
     When GITHUB_ACTIONS=true, failed checks become ::error annotations and a Markdown summary is
     appended to $GITHUB_STEP_SUMMARY.
@@ -71,7 +98,8 @@ package enum HookRunnerCommand {
     "blocker": true. When one holds (an alarm fires, the window is closed, or it cannot be
     evaluated: AWS or Alertmanager unreachable, credentials refused, a named alarm missing),
     nothing else runs and hookrunner exits 4. A bake keeps its checks running for a while; its
-    first failure ends the phase at once (exit 1).
+    first failure ends the phase at once (exit 1). An approval posts approve and roll-back links
+    to its channels and waits: approved, it passes; rolled back or timed out, it fails (exit 1).
 
     exit status:
       0  every check passed
@@ -105,6 +133,11 @@ package enum HookRunnerCommand {
         /// Whether `--config` and `--timeout` were given (`lambda` has defaults of its own).
         var configGiven = false
         var timeoutGiven = false
+        /// `--approval-key-file`: read with the environment's HOOKRUNNER_APPROVAL_KEY by `main`.
+        var approvalKeyFile: String?
+        /// `hookrunner approvals`: `--since` and `--format`.
+        var since: Date?
+        var format = "table"
     }
 
     static let spec: ArgumentList.Spec = {
@@ -126,6 +159,14 @@ package enum HookRunnerCommand {
         spec.option("--host", hint: "an address to listen on")
         spec.option("--token-file", hint: "a file holding the bearer token")
         spec.option("--codedeploy-hook", hint: "DEPLOYMENT_ID:EXECUTION_ID")
+        spec.option("--approvals", hint: "a path to the approval trail (JSON Lines)")
+        spec.option("--approval-key-file", hint: "a file holding the key approval links are signed with")
+        spec.option("--public-url", hint: "an http:// or https:// URL")
+        spec.option("--approval-listen", hint: "HOST:PORT")
+        spec.option("--trusted-user-header", hint: "a header name, e.g. X-Forwarded-User")
+        spec.flag("--pre-approve")
+        spec.option("--since", hint: "a date (2026-11-20) or a duration ago (24h, 7d)")
+        spec.option("--format", hint: "table or json")
         return spec
     }()
 
@@ -148,13 +189,15 @@ package enum HookRunnerCommand {
                 console.line(DeployVerifyVersion.describe(tool: "hookrunner"))
                 return 0
             }
-            options = try parse(list)
+            var parsed = try parse(list)
+            parsed.run.approvals.key = try ApprovalKey.load(file: parsed.approvalKeyFile, environment: environment)
+            options = parsed
         } catch {
             console.error("hookrunner: \(error.description)")
             console.error("run 'hookrunner --help' for usage")
             // Whoever waits for a verdict still gets one: Failed.
             if arguments.first == "lambda" { return await HookLambda.serve(.failure(error), environment: environment) }
-            if !["validate", "serve"].contains(arguments.first ?? ""), let hook = CodeDeployHook.scan(arguments) {
+            if !["validate", "serve", "approvals"].contains(arguments.first ?? ""), let hook = CodeDeployHook.scan(arguments) {
                 return await reportUnusable(hook, environment: environment)
             }
             return 2
@@ -164,6 +207,7 @@ package enum HookRunnerCommand {
             case "validate": return try validate(options, environment: environment)
             case "serve": return try await HookServer.serve(options, environment: environment)
             case "lambda": return await HookLambda.serve(.success(options), environment: environment)
+            case "approvals": return try ApprovalsCommand.list(options)
             default:
                 if let hook = options.codeDeployHook { return await runReporting(hook, options, environment: environment) }
                 return try await run(options, environment: environment)
@@ -177,11 +221,10 @@ package enum HookRunnerCommand {
     static func parse(_ list: ArgumentList) throws(UsageError) -> Options {
         var options = Options()
         var positional = list.positional
-        if let first = positional.first, ["validate", "serve", "run", "lambda"].contains(first) {
+        if let first = positional.first, ["validate", "serve", "run", "lambda", "approvals"].contains(first) {
             options.command = positional.removeFirst()
         }
-        guard positional.count <= 1, options.command != "validate" || positional.isEmpty,
-              options.command != "serve" || positional.isEmpty else {
+        guard positional.count <= 1, !["validate", "serve", "approvals"].contains(options.command) || positional.isEmpty else {
             throw UsageError("unexpected argument '\(positional.last!)'")
         }
         options.phase = positional.first
@@ -243,6 +286,7 @@ package enum HookRunnerCommand {
                 throw UsageError("\(flag) applies to hookrunner serve")
             }
         }
+        try parseApprovalOptions(list, into: &options)
         options.codeDeployHook = try list.value("--codedeploy-hook") { text in try CodeDeployHook(argument: text) }
         if options.codeDeployHook != nil, options.command != "run" {
             throw UsageError("--codedeploy-hook applies to a phase run" + (options.command == "lambda" ? " (in lambda, the event names the hook)" : ""))
@@ -253,19 +297,75 @@ package enum HookRunnerCommand {
         return options
     }
 
+    /// The approval flags, each where it applies: the trail everywhere; the key, public URL and
+    /// trusted header for runs and serve; the listener and pre-approval for runs; `--since` and
+    /// `--format` for `approvals`.
+    static func parseApprovalOptions(_ list: ArgumentList, into options: inout Options) throws(UsageError) {
+        let command = options.command
+        let isRun = command == "run" || command == "lambda"
+        func only(_ flags: [String], _ applies: Bool, _ scope: String) throws(UsageError) {
+            for flag in flags where list.value(flag) != nil || list.has(flag) {
+                guard applies else { throw UsageError("\(flag) applies to \(scope)") }
+            }
+        }
+        try only(["--approval-listen", "--pre-approve"], isRun, "a phase run")
+        try only(["--approval-key-file", "--public-url", "--trusted-user-header"], isRun || command == "serve", "a phase run and hookrunner serve")
+        try only(["--since", "--format"], command == "approvals", "hookrunner approvals")
+        if let path = list.value("--approvals") {
+            guard !path.isEmpty else { throw UsageError("--approvals needs a path") }
+            options.run.approvals.trailPath = path
+        }
+        options.approvalKeyFile = list.value("--approval-key-file")
+        if let url = list.value("--public-url") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), case .success = ProbeTarget.parse(url) else {
+                throw UsageError("--public-url: '\(url)' is not an http:// or https:// URL")
+            }
+            options.run.approvals.publicURL = url
+        }
+        options.run.approvals.listen = try list.value("--approval-listen") { text in try ApprovalSettings.ListenAddress(text) }
+        if let header = list.value("--trusted-user-header") {
+            guard !header.isEmpty, header.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                throw UsageError("--trusted-user-header: '\(header)' is not a header name")
+            }
+            if isRun, options.run.approvals.listen == nil {
+                throw UsageError("--trusted-user-header applies to the links a step serves (--approval-listen) or hookrunner serve")
+            }
+            options.run.approvals.trustedUserHeader = header
+        }
+        options.run.approvals.preApprove = list.has("--pre-approve")
+        options.since = try list.value("--since") { text -> Date in
+            if let date = Timestamps.parse(text) ?? Timestamps.parse(text + "T00:00:00Z") { return date }
+            if text.hasSuffix("d"), let days = Double(text.dropLast()), days > 0 { return Date().addingTimeInterval(-days * 86400) }
+            guard let ago = try? DurationText.parse(text) else {
+                throw ValueError("'\(text)' is not a date (2026-11-20, 2026-11-20T10:00:00Z) or a duration ago (24h, 7d)")
+            }
+            return Date().addingTimeInterval(-ago.seconds)
+        }
+        if let format = list.value("--format") {
+            guard format == "table" || format == "json" else { throw UsageError("--format: '\(format)' is not table or json") }
+            options.format = format
+        }
+    }
+
     // MARK: validate
 
     static func validate(_ options: Options, environment: [String: String]) throws -> Int32 {
         let file = try HooksFile.load(path: options.config)
         var scope = try VariableScope(file: file, environment: environment, overrides: options.variables, secretNames: options.secrets)
         var summary: [String] = []
+        for (name, value) in file.channels {
+            _ = try PhasePlan.channel(name, value, file: file.path, scope: &scope)
+        }
         for phase in file.phaseNames {
             let steps = file.phases[phase]!
-            _ = try PhasePlan.make(steps, file: file.path, scope: &scope)
+            _ = try PhasePlan.make(steps, file: file.path, channels: file.channels, scope: &scope)
             let checks = steps.reduce(0) { $0 + $1.checks.count }
             let blockers = steps.filter(\.blocker).count
-            summary.append("\(phase): \(checks) check\(checks == 1 ? "" : "s")"
-                + (blockers > 0 ? " (\(blockers) blocker\(blockers == 1 ? "" : "s"))" : ""))
+            let approvals = steps.filter { step in step.checks.contains { if case .approval = $0.kind { true } else { false } } }.count
+            var notes: [String] = []
+            if blockers > 0 { notes.append("\(blockers) blocker\(blockers == 1 ? "" : "s")") }
+            if approvals > 0 { notes.append("\(approvals) approval\(approvals == 1 ? "" : "s")") }
+            summary.append("\(phase): \(checks) check\(checks == 1 ? "" : "s")" + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))"))
         }
         if !options.quiet { Console().line("\(file.path): valid (\(summary.joined(separator: "; ")))") }
         return 0
@@ -299,7 +399,20 @@ package enum HookRunnerCommand {
                         stop: @escaping @Sendable () async -> Void) async throws -> PhaseReport {
         var scope = try VariableScope(file: file, environment: environment, metadata: metadata,
                                       overrides: options.variables, secretNames: options.secrets)
-        let steps = try PhasePlan.make(file.phases[phase]!, file: file.path, scope: &scope)
+        let steps = try PhasePlan.make(file.phases[phase]!, file: file.path, channels: file.channels, scope: &scope)
+        var runOptions = options.run
+        runOptions.approvals.phase = phase
+        runOptions.approvals.configFile = file.path
+        // A step that waits needs its key and its links' address: a usage error before anything runs.
+        if !runOptions.approvals.preApprove, let missing = runOptions.approvals.missingForWaiting {
+            for step in steps {
+                for planned in step.checks {
+                    if case .approval(let approval) = planned.target, !approval.preApproved {
+                        throw UsageError("\(file.path): \(planned.check.path): \(missing)")
+                    }
+                }
+            }
+        }
         var probeOptions = ProbeOptions()
         probeOptions.userAgent = "hookrunner/\(DeployVerifyVersion.current)"
         probeOptions.concurrency = options.run.jobs
@@ -307,7 +420,7 @@ package enum HookRunnerCommand {
         probeOptions.secureTransport = URLSessionTransport(maxConnectionsPerHost: 64, userAgent: probeOptions.userAgent)
         #endif
         let prober = try Prober(options: probeOptions)
-        let runner = PhaseRunner(steps: steps, scope: scope, prober: prober, options: options.run,
+        let runner = PhaseRunner(steps: steps, scope: scope, prober: prober, options: runOptions,
                                  awsClients: AWSClients(environment: environment), events: events)
 
         let startedAt = Date()

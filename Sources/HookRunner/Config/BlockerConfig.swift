@@ -154,7 +154,7 @@ extension ConfigReader {
     }
 
     /// An array of non-empty strings.
-    private func strings(_ value: JSONValue, _ path: String) throws(ConfigError) -> [String] {
+    func strings(_ value: JSONValue, _ path: String) throws(ConfigError) -> [String] {
         guard case .array(let items) = value, !items.isEmpty else { throw error(path, "expected a non-empty array of strings") }
         var result: [String] = []
         for (index, item) in items.enumerated() {
@@ -163,7 +163,7 @@ extension ConfigReader {
         return result
     }
 
-    private func nonEmpty(_ value: JSONValue, _ path: String) throws(ConfigError) -> String {
+    func nonEmpty(_ value: JSONValue, _ path: String) throws(ConfigError) -> String {
         let text = try string(value, path)
         guard !text.isEmpty else { throw error(path, "is empty") }
         return text

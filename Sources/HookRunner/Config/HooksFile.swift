@@ -16,6 +16,9 @@ package struct HooksFile: Sendable {
     package var lifecycleEvents = HooksFile.defaultLifecycleEvents
     package var phaseNames: [String] = []
     package var phases: [String: [Step]] = [:]
+    /// `channels`: where `approval` steps post, in file order; read (with `${NAME}`) when a
+    /// phase is planned, by versioncheck's channel reader.
+    package var channels: [(name: String, value: JSONValue)] = []
 
     package static let defaultLifecycleEvents = [
         "BeforeAllowTraffic": "pre-traffic", "AfterAllowTestTraffic": "pre-traffic",
@@ -94,6 +97,7 @@ package enum CheckKind: Sendable {
     case alarms(AlarmsSpec)
     case prometheus(PrometheusSpec)
     case window(DeployWindow)
+    case approval(ApprovalSpec)
 
     package var name: String {
         switch self {
@@ -104,6 +108,7 @@ package enum CheckKind: Sendable {
         case .alarms: "alarms"
         case .prometheus: "prometheus"
         case .window: "window"
+        case .approval: "approval"
         }
     }
 
@@ -123,7 +128,7 @@ package enum CheckKind: Sendable {
         case .tcp: "time"
         case .version: "version, revision, status, time, body, header.NAME, json.PATH"
         case .prometheus: "value, time"
-        case .alarms, .window: ""
+        case .alarms, .window, .approval: ""
         }
     }
 
@@ -174,10 +179,20 @@ package struct VersionSpec: Sendable {
 /// Walks the JSON document, keeping the path for messages.
 struct ConfigReader: JSONFileReading {
     let file: String
+    /// The names the file's `channels` define (read before the phases, which refer to them).
+    var channelNames: [String] = []
+
+    init(file: String) {
+        self.file = file
+    }
 
     mutating func file(_ document: JSONValue) throws(ConfigError) -> HooksFile {
-        let root = try object(document, "", allowed: ["$schema", "description", "vars", "secrets", "lifecycleEvents", "phases"])
+        let root = try object(document, "", allowed: ["$schema", "description", "vars", "secrets", "channels", "lifecycleEvents", "phases"])
         var hooks = HooksFile(path: file)
+        if let channels = root["channels"] {
+            hooks.channels = try channelDefinitions(channels)
+            channelNames = hooks.channels.map(\.name)
+        }
         if let vars = root["vars"] {
             hooks.variables = try stringMap(vars, "vars")
             for (name, _) in hooks.variables where !Self.isVariableName(name) {
@@ -219,7 +234,7 @@ struct ConfigReader: JSONFileReading {
         return hooks
     }
 
-    static let kindKeys = ["http", "command", "tcp", "version", "alarms", "prometheus", "window"]
+    static let kindKeys = ["http", "command", "tcp", "version", "alarms", "prometheus", "window", "approval"]
     static let checkKeys = ["name", "description"] + kindKeys + ["expect", "timeout", "retry", "repeat", "always", "blocker"]
     /// Keys a check inside a `parallel` group or a `bake` may not have: the step decides them.
     static let stepOnlyKeys = ["always", "blocker"]
@@ -283,6 +298,15 @@ struct ConfigReader: JSONFileReading {
         case "window":
             kind = .window(try window(object["window"]!, kindPath))
             timeout = .seconds(5)
+        case "approval":
+            guard allowedExtra else {
+                throw error(kindPath, "an approval is a step of its own, not part of a parallel group or a bake")
+            }
+            for key in ["retry", "repeat"] where object[key] != nil {
+                throw error(join(path, key), "an approval takes no \(key): it waits for one decision until its timeout")
+            }
+            kind = .approval(try approval(object["approval"]!, kindPath))
+            timeout = ApprovalSpec.defaultTimeout
         default:
             kind = .version(try version(object["version"]!, kindPath))
             timeout = .seconds(10)
@@ -295,8 +319,12 @@ struct ConfigReader: JSONFileReading {
         var conditions: [Condition] = []
         if let expect = object["expect"] {
             if kind.subjects.isEmpty {
-                throw error(join(path, "expect"), "a \(kind.name) check takes no expect: "
-                    + (kind.name == "window" ? "it passes inside the window" : "it passes when no alarm is firing"))
+                let passes = switch kind {
+                case .window: "it passes inside the window"
+                case .approval: "it passes when someone approves"
+                default: "it passes when no alarm is firing"
+                }
+                throw error(join(path, "expect"), "a \(kind.name) check takes no expect: \(passes)")
             }
             let list: [JSONValue]
             switch expect {
@@ -323,7 +351,7 @@ struct ConfigReader: JSONFileReading {
             switch kind {
             case .http: conditions = [try! Condition.parse("status < 300")]
             case .command: conditions = [try! Condition.parse("exit == 0")]
-            case .tcp, .version, .alarms, .window: break // connecting, the version matching, the alarms or the clock is the check
+            case .tcp, .version, .alarms, .window, .approval: break // connecting, the version, the alarms, the clock or a person is the check
             case .prometheus: throw error(path, "a prometheus check needs expect: the condition its value must meet, e.g. \"value < 0.01\"")
             }
         }
@@ -459,6 +487,8 @@ struct ConfigReader: JSONFileReading {
         case .alarms(let spec): spec.defaultName
         case .prometheus(let spec): "prometheus: \(spec.query)"
         case .window(let window): "deployment window (\(window.summary))"
+        case .approval(let spec): "approval" + ([spec.service, spec.version].compactMap { $0 }.isEmpty ? ""
+            : " of " + [spec.service, spec.version].compactMap { $0 }.joined(separator: " "))
         }
     }
 

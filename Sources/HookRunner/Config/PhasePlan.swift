@@ -1,5 +1,6 @@
 import DeployVerifyKit
 import Foundation
+import VersionCheck
 
 /// The variables of a run. A name is looked up in `--var` values, then (in serve mode) the
 /// Flagger webhook's metadata, then the environment, then the file's `vars`; `vars` values may
@@ -41,6 +42,11 @@ package struct VariableScope: Sendable {
     package mutating func addSecret(_ value: String) {
         redactor.add(value)
     }
+
+    /// Registers every secret another redactor knows (channel URLs and credentials).
+    package mutating func addSecrets(of other: Redactor) {
+        redactor.add(contentsOf: other)
+    }
 }
 
 /// A check with its `${NAME}` values expanded, ready to run.
@@ -60,6 +66,7 @@ package enum PlannedTarget: Sendable {
     case alarms(PlannedAlarms)
     case prometheus(url: String, query: String, headers: [(name: String, value: String)], emptyPasses: Bool)
     case window(DeployWindow)
+    case approval(PlannedApproval)
 }
 
 package struct PlannedStep: Sendable {
@@ -70,19 +77,34 @@ package struct PlannedStep: Sendable {
 /// Expands everything a phase will use before any of it runs: an undefined variable is a
 /// configuration error with its JSON path, never a failure halfway through a deployment.
 package enum PhasePlan {
-    package static func make(_ steps: [Step], file: String, scope: inout VariableScope) throws(ConfigError) -> [PlannedStep] {
+    /// - Parameter channels: the file's `channels`, for `approval` steps.
+    package static func make(_ steps: [Step], file: String, channels: [(name: String, value: JSONValue)] = [],
+                             scope: inout VariableScope) throws(ConfigError) -> [PlannedStep] {
         var planned: [PlannedStep] = []
+        var resolved: [String: Channel] = [:]
         for step in steps {
             var checks: [PlannedCheck] = []
             for check in step.checks {
-                checks.append(try plan(check, file: file, scope: &scope))
+                var used: [Channel] = []
+                if case .approval(let spec) = check.kind {
+                    for name in spec.channels {
+                        if resolved[name] == nil {
+                            guard let definition = channels.first(where: { $0.name == name }) else {
+                                throw ConfigError(file: file, location: "\(check.path).approval.channels", message: "no channel '\(name)'")
+                            }
+                            resolved[name] = try channel(name, definition.value, file: file, scope: &scope)
+                        }
+                        if let channel = resolved[name] { used.append(channel) }
+                    }
+                }
+                checks.append(try plan(check, file: file, channels: used, scope: &scope))
             }
             planned.append(PlannedStep(step: step, checks: checks))
         }
         return planned
     }
 
-    private static func plan(_ check: Check, file: String, scope: inout VariableScope) throws(ConfigError) -> PlannedCheck {
+    private static func plan(_ check: Check, file: String, channels: [Channel], scope: inout VariableScope) throws(ConfigError) -> PlannedCheck {
         func expand(_ template: String, _ path: String) throws(ConfigError) -> String {
             do {
                 return try scope.expand(template)
@@ -192,6 +214,10 @@ package enum PhasePlan {
         case .window(let window):
             target = .window(window)
             shown = window.summary
+        case .approval(let spec):
+            let approval = try planApproval(spec, check: check, channels: channels, file: file, scope: &scope)
+            target = .approval(approval)
+            shown = approval.description
         }
         return PlannedCheck(check: check, target: target, targetDescription: scope.redactor.redact(shown))
     }

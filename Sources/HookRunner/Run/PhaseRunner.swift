@@ -20,6 +20,8 @@ package struct RunOptions: Sendable {
     package var overrideReason: String?
     /// The clock `window` checks read.
     package var now: @Sendable () -> Date = { Date() }
+    /// How `approval` steps post, wait and record.
+    package var approvals = ApprovalSettings()
     package init() {}
 }
 
@@ -149,6 +151,7 @@ package struct PhaseRunner: Sendable {
                                  duration: ContinuousClock.now - started, reason: nil, conditions: last.conditions,
                                  stdout: last.stdout.map(scope.redactor.redact), stderr: last.stderr.map(scope.redactor.redact),
                                  repetition: last.repetition, group: group)
+        report.approval = last.approval
         if Task.isCancelled, !last.passed {
             report.outcome = .interrupted
             report.reason = "interrupted: the run was stopped"
@@ -177,6 +180,8 @@ package struct PhaseRunner: Sendable {
         var stdout: String?
         var stderr: String?
         var repetition: (passed: Int, total: Int)?
+        /// For an approval: the record that settled it.
+        var approval: ApprovalRecord?
     }
 
     private func attempt(_ planned: PlannedCheck) async -> AttemptResult {
@@ -286,6 +291,9 @@ package struct PhaseRunner: Sendable {
         case .prometheus(let url, let query, let headers, let emptyPasses):
             return await judge(prometheus: url, query: query, headers: headers, emptyPasses: emptyPasses,
                                conditions: check.conditions, timeout: check.timeout)
+
+        case .approval(let approval):
+            return await approve(approval, check: check)
 
         case .window(let window):
             let verdict = window.evaluate(at: options.now())

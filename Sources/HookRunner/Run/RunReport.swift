@@ -37,6 +37,9 @@ package struct CheckReport: Sendable {
     package var blocker = false
     /// For a check in a bake: how far the bake got.
     package var bake: BakeProgress?
+    /// For an approval: the trail's record that settled it (approved, rolled back, timed out,
+    /// pre-approved, cancelled).
+    package var approval: ApprovalRecord?
 }
 
 /// How far a bake got: rounds run, time baked, and the time it was to bake.

@@ -13,6 +13,8 @@ import InfoEndpoint
 ///   as an error there, not a failure); `failureCondition: result.exitCode == 1` makes a blocked
 ///   run (`exitCode` 4) inconclusive, which pauses the rollout instead of aborting it.
 /// - One run per phase at a time: a request that arrives while the phase runs gets that run's result.
+/// - `/approvals/REQUEST/approve|rollback`: approval links (``ApprovalDesk``), when a key is
+///   given; decisions go to the trail (`--approvals`), where waiting steps find them.
 /// - `/info`, `/health`, `/metrics` describe hookrunner itself.
 final class HookServer: HTTPHandler, Sendable {
     private let file: HooksFile
@@ -21,6 +23,8 @@ final class HookServer: HTTPHandler, Sendable {
     private let info: InfoResponder
     private let token: [UInt8]?
     private let runs = Locked<[String: Task<RunOutcome, Never>]>([:])
+    /// Approval links; nil without an approval key.
+    private let desk: ApprovalDesk?
     private let console = Console()
 
     enum RunOutcome: Sendable {
@@ -33,6 +37,12 @@ final class HookServer: HTTPHandler, Sendable {
         self.options = options
         self.environment = environment
         self.token = token.map { Array($0.utf8) }
+        let approvals = options.run.approvals
+        let console = Console()
+        self.desk = approvals.key.map { key in
+            ApprovalDesk(trail: ApprovalTrail(path: approvals.trailPath), key: key, trustedUserHeader: approvals.trustedUserHeader,
+                         log: { line in console.line("hookrunner: \(line)") })
+        }
         let version = DeployVerifyVersion.current
         self.info = InfoResponder(info: ServiceInfo(name: "hookrunner", version: version,
                                                     extra: ["config": file.path, "phases": file.phaseNames.joined(separator: ",")]),
@@ -40,7 +50,9 @@ final class HookServer: HTTPHandler, Sendable {
     }
 
     static func serve(_ options: HookRunnerCommand.Options, environment: [String: String]) async throws -> Int32 {
-        let file = try HooksFile.load(path: options.config)
+        // A server of approval links alone needs no checks file.
+        let approvalsOnly = !options.configGiven && options.run.approvals.key != nil && !FileManager.default.fileExists(atPath: options.config)
+        let file = approvalsOnly ? HooksFile(path: "(none)") : try HooksFile.load(path: options.config)
         var token: String?
         if let path = options.tokenFile {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8),
@@ -62,8 +74,12 @@ final class HookServer: HTTPHandler, Sendable {
             return 1
         }
         let urls = server.addresses.map { "http://\($0)" }.joined(separator: " ")
-        Console().line("hookrunner: serving \(file.path) (\(file.phaseNames.joined(separator: ", "))) on \(urls): "
-            + "POST or GET /hooks/PHASE")
+        if approvalsOnly {
+            Console().line("hookrunner: serving approval links on \(urls): /approvals/ (trail \(options.run.approvals.trailPath))")
+        } else {
+            Console().line("hookrunner: serving \(file.path) (\(file.phaseNames.joined(separator: ", "))) on \(urls): "
+                + "POST or GET /hooks/PHASE" + (options.run.approvals.key == nil ? "" : ", approval links on /approvals/"))
+        }
         _ = await signals.wait()
         await server.stop(gracePeriod: .seconds(10))
         Console().line("hookrunner: stopped")
@@ -71,6 +87,14 @@ final class HookServer: HTTPHandler, Sendable {
     }
 
     func respondImmediately(to request: HTTPRequest) -> InfoResponse? {
+        if ApprovalDesk.handles(request) {
+            // The links carry tokens of their own: no bearer token (browsers have none).
+            guard desk != nil else {
+                return InfoResponse(status: 404, contentType: "text/plain; charset=utf-8",
+                                    body: "approval links are not served here (hookrunner serve needs --approval-key-file or HOOKRUNNER_APPROVAL_KEY)\n")
+            }
+            return nil
+        }
         guard request.path.hasPrefix("/hooks") else { return info.respondImmediately(to: request) }
         if let token, !InfoResponder.authorized(request.header("Authorization"), token: token) {
             return json(401, #"{"ok":false,"error":"unauthorized: send Authorization: Bearer <token>"}"#,
@@ -106,6 +130,7 @@ final class HookServer: HTTPHandler, Sendable {
 
     func respond(to request: HTTPRequest) async -> InfoResponse {
         if let immediate = respondImmediately(to: request) { return immediate }
+        if ApprovalDesk.handles(request), let desk { return await desk.respond(to: request) }
         let phase = String(request.path.dropFirst("/hooks/".count))
         let isArgo = request.method == "GET"
         let outcome = await run(phase, metadata: request.method == "POST" ? metadata(request.body) ?? [:] : [:])

@@ -33,10 +33,14 @@ final class Connection {
     /// When ``EventLoop`` must act on this connection if nothing happens (milliseconds, monotonic).
     var deadline: UInt64 = .max
 
-    init(fd: Int32, id: UInt64, now: UInt64) {
+    /// The peer's address, as ``HTTPRequest/clientAddress`` gives it.
+    let clientAddress: String?
+
+    init(fd: Int32, id: UInt64, now: UInt64, clientAddress: String? = nil) {
         self.fd = fd
         self.id = id
         self.lastActivity = now
+        self.clientAddress = clientAddress
     }
 
     /// Between requests, nothing buffered or owed: safe to close when draining or over capacity.

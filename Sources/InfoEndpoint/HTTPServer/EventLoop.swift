@@ -149,7 +149,11 @@ final class EventLoop: @unchecked Sendable {
 
     private func acceptConnections(from listener: Int32) {
         while true {
-            let fd = cshims_accept(listener, nil, nil)
+            var peer = sockaddr_storage()
+            var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { cshims_accept(listener, $0, &peerLength) }
+            }
             if fd < 0 {
                 switch errno {
                 case EINTR, ECONNABORTED, EPROTO: continue
@@ -172,7 +176,7 @@ final class EventLoop: @unchecked Sendable {
                 close(fd)
                 continue
             }
-            let connection = Connection(fd: fd, id: nextConnectionID, now: now)
+            let connection = Connection(fd: fd, id: nextConnectionID, now: now, clientAddress: Listener.host(peer))
             nextConnectionID += 1
             if Int(fd) >= connections.count {
                 connections.append(contentsOf: repeatElement(nil, count: max(Int(fd) + 1 - connections.count, 64)))
@@ -343,7 +347,8 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func answer(_ connection: Connection, head: RequestHead, body: [UInt8]) {
-        let request = HTTPRequest(method: head.method, path: head.path, query: head.query, headers: head.headers, body: body)
+        let request = HTTPRequest(method: head.method, path: head.path, query: head.query, headers: head.headers, body: body,
+                                  clientAddress: connection.clientAddress)
         let keepAlive = head.keepAlive && stopDeadline == nil
         let isHead = head.method == "HEAD"
         if let response = handler.respondImmediately(to: request) {

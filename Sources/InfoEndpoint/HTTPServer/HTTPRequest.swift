@@ -8,14 +8,18 @@ package struct HTTPRequest: Sendable {
     package var query: String?
     package var headers: [(name: String, value: String)]
     package var body: [UInt8]
+    /// The address of the connection's peer (`127.0.0.1`, `::1`), without its port; nil when
+    /// unknown. Behind a proxy it is the proxy's.
+    package var clientAddress: String?
 
     package init(method: String, path: String, query: String? = nil,
-                 headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+                 headers: [(name: String, value: String)] = [], body: [UInt8] = [], clientAddress: String? = nil) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
+        self.clientAddress = clientAddress
     }
 
     /// The first value of a header, matched case-insensitively.

@@ -114,6 +114,18 @@ struct Listener {
         return Listener(fd: fd, address: final.text, port: final.port)
     }
 
+    /// A peer's address without its port: `127.0.0.1`, `::1`; an IPv4 client of a dual-stack
+    /// socket as IPv4 (`127.0.0.1`, not `::ffff:127.0.0.1`). nil for other families.
+    static func host(_ storage: sockaddr_storage) -> String? {
+        let family = Int32(storage.ss_family)
+        guard family == AF_INET || family == AF_INET6 else { return nil }
+        var text = describe(storage).text
+        if let colon = text.lastIndex(of: ":") { text = String(text[..<colon]) }
+        if text.hasPrefix("[") { text = String(text.dropFirst().dropLast()) }
+        if text.hasPrefix("::ffff:"), text.contains(".") { text = String(text.dropFirst(7)) }
+        return text
+    }
+
     /// `127.0.0.1:8080` or `[::1]:8080`, and the port.
     static func describe(_ storage: sockaddr_storage) -> (text: String, port: Int) {
         var storage = storage

@@ -15,6 +15,16 @@ package struct AlertDeliverer: Sendable {
     /// Where a delivery's end is reported (a line for the log).
     package let log: @Sendable (String) -> Void
 
+    package init(channels: [String: Channel], settings: WatchSettings, prober: Prober, redactor: Redactor, userAgent: String,
+                 log: @escaping @Sendable (String) -> Void) {
+        self.channels = channels
+        self.settings = settings
+        self.prober = prober
+        self.redactor = redactor
+        self.userAgent = userAgent
+        self.log = log
+    }
+
     package enum Outcome: Sendable, Equatable {
         case delivered(status: Int?)
         case failed(status: Int?, detail: String)
@@ -106,8 +116,42 @@ package struct AlertDeliverer: Sendable {
         return .milliseconds(Int64(capped * Double.random(in: 0.8...1.2) * 1000))
     }
 
+    /// Sends a message that is not an ``Alert`` (hookrunner's approval requests), rendered by
+    /// its caller, with the same retries and backoff as an alert but no outbox: at most
+    /// `settings.deliveryAttempts` attempts, none started after `deadline`. Details are redacted.
+    package func deliver(_ message: RenderedAlert, to channel: Channel, deadline: ContinuousClock.Instant?) async -> Outcome {
+        var attempts = 0
+        while true {
+            attempts += 1
+            switch await send(message, to: channel) {
+            case .success(let status):
+                return .delivered(status: status)
+            case .permanent(let status, let detail):
+                return .failed(status: status, detail: redactor.redact(detail))
+            case .retry(let status, let detail, let after):
+                let detail = redactor.redact(detail)
+                guard attempts < settings.deliveryAttempts else {
+                    return .failed(status: status, detail: "gave up after \(attempts) attempts: \(detail)")
+                }
+                let wait = after.map { min($0, settings.maxBackoff) } ?? backoff(attempts)
+                if let deadline, ContinuousClock.now + wait > deadline {
+                    return .failed(status: status, detail: "gave up after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(detail)")
+                }
+                do {
+                    try await Task.sleep(for: wait)
+                } catch {
+                    return .postponed
+                }
+            }
+        }
+    }
+
     private func send(_ alert: Alert, to channel: Channel) async -> Attempt {
-        switch AlertRenderer.render(alert, for: channel, userAgent: userAgent) {
+        await send(AlertRenderer.render(alert, for: channel, userAgent: userAgent), to: channel)
+    }
+
+    private func send(_ message: RenderedAlert, to channel: Channel) async -> Attempt {
+        switch message {
         case .command(let arguments, let environment, let input):
             do {
                 let result = try await ProcessRunner.run(arguments, environment: environment, input: Array(input.utf8),

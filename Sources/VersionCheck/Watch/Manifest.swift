@@ -61,6 +61,8 @@ package struct WatchSettings: Sendable {
     /// Per URL read.
     package var timeout: Duration = .seconds(5)
     package var concurrency = 64
+
+    package init() {}
 }
 
 /// One service in one environment, read from one or more URLs (its instances).
@@ -118,46 +120,30 @@ package struct Channel: Sendable {
 private struct ManifestReader: JSONFileReading {
     let file: String
     let environment: [String: String]
-    var redactor = Redactor()
+    /// Reads the channels, and every value with `${NAME}` from the environment (its redactor
+    /// collects the manifest's secrets).
+    var values: ChannelReader
     /// Fleets repeat the same few expectations: each is parsed once.
     var expectations: [String: VersionExpectation] = [:]
 
     init(file: String, environment: [String: String]) {
         self.file = file
         self.environment = environment
+        values = ChannelReader(file: file) { environment[$0] }
     }
+
+    /// Secrets from the manifest (channel URLs, routing keys, header values).
+    var redactor: Redactor { values.redactor }
 
     /// A string with `${NAME}` taken from the environment; an undefined name is an error.
     /// With `secret`, the value is masked in all output; with `secretURL`, every part of it a
     /// receiver could echo (path, segments, query) is too.
     mutating func expanded(_ value: JSONValue?, _ path: String, secret: Bool = false, secretURL: Bool = false) throws(ManifestError) -> String {
-        let text = try string(value, path)
-        do {
-            let result = try EnvironmentExpansion.expand(text) { environment[$0] }
-            if secretURL {
-                redactor.addURL(result.text)
-            } else if secret {
-                redactor.add(result.text)
-            } else if !result.names.isEmpty {
-                // Values that came from the environment are masked when they look like credentials.
-                for name in result.names where Redaction.isSensitiveHeader(name) {
-                    if let value = environment[name] { redactor.add(value) }
-                }
-            }
-            return result.text
-        } catch {
-            throw self.error(path, "\(error.description) in the environment")
-        }
+        try values.expanded(value, path, secret: secret, secretURL: secretURL)
     }
 
     mutating func headers(_ value: JSONValue, _ path: String) throws(ManifestError) -> [(name: String, value: String)] {
-        guard case .object(let object) = value else { throw error(path, "expected an object of header values") }
-        var result: [(name: String, value: String)] = []
-        for (name, item) in object.members {
-            let text = try expanded(item, "\(path).\(name)", secret: Redaction.isSensitiveHeader(name))
-            result.append((name, text))
-        }
-        return result
+        try values.headers(value, path)
     }
 
     mutating func manifest(_ document: JSONValue, requireServices: Bool) throws(ManifestError) -> Manifest {
@@ -167,7 +153,7 @@ private struct ManifestReader: JSONFileReading {
         if let channels = root["channels"] {
             guard case .object(let object) = channels else { throw error("channels", "expected an object of named channels") }
             for (name, value) in object.members {
-                manifest.channels[name] = try channel(name, value, "channels.\(name)")
+                manifest.channels[name] = try values.channel(name, value, "channels.\(name)")
                 manifest.channelNames.append(name)
             }
         }
@@ -214,44 +200,6 @@ private struct ManifestReader: JSONFileReading {
         if let value = object["timeout"] { settings.timeout = try duration(value, "settings.timeout") }
         if let value = object["concurrency"] { settings.concurrency = try integer(value, "settings.concurrency", 1...4096) }
         return settings
-    }
-
-    mutating func channel(_ name: String, _ value: JSONValue, _ path: String) throws(ManifestError) -> Channel {
-        let object = try self.object(value, path, allowed: ["type", "url", "headers", "routingKey", "command", "events"])
-        let typeText = try string(object["type"], "\(path).type")
-        guard let kind = Channel.Kind(rawValue: typeText) else {
-            throw error("\(path).type", "'\(typeText)' is not a channel type (\(Channel.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
-        var channel = Channel(name: name, kind: kind)
-        switch kind {
-        case .command:
-            guard case .array(let items)? = object["command"], !items.isEmpty else {
-                throw error("\(path).command", "a command channel needs command: [\"program\", \"arg\"…]")
-            }
-            for (index, item) in items.enumerated() { channel.command.append(try expanded(item, "\(path).command[\(index)]")) }
-        case .pagerduty:
-            channel.routingKey = try expanded(object["routingKey"], "\(path).routingKey", secret: true)
-            if object["url"] != nil { channel.url = try expanded(object["url"], "\(path).url", secretURL: true) }
-        default:
-            channel.url = try expanded(object["url"], "\(path).url", secretURL: true)
-        }
-        if let url = channel.url, case .failure = ProbeTarget.parse(url) {
-            throw error("\(path).url", "not an http:// or https:// URL")
-        }
-        if let headers = object["headers"] { channel.headers = try self.headers(headers, "\(path).headers") }
-        if let events = object["events"] {
-            guard case .array(let items) = events else { throw error("\(path).events", "expected an array of event kinds") }
-            var set: Set<String> = []
-            for (index, item) in items.enumerated() {
-                let kind = try string(item, "\(path).events[\(index)]")
-                guard WatchEvent.Kind(rawValue: kind) != nil else {
-                    throw error("\(path).events[\(index)]", "'\(kind)' is not an event kind (\(WatchEvent.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
-                }
-                set.insert(kind)
-            }
-            channel.events = set
-        }
-        return channel
     }
 
     mutating func service(_ value: JSONValue, _ path: String, channels: [String: Channel]) throws(ManifestError) -> WatchedService {
