@@ -46,7 +46,12 @@ package final class ApprovalDesk: Sendable {
         let id = String(parts[0])
         switch request.method {
         case "GET", "HEAD": return show(id, decision, request)
-        case "POST": return decide(id, decision, request)
+        case "POST":
+            // The trail's lock may be waited for (another click, another process): on a thread
+            // of its own, never blocking the server's task pool.
+            return await withCheckedContinuation { continuation in
+                Thread.detachNewThread { continuation.resume(returning: self.decide(id, decision, request)) }
+            }
         default:
             var response = page(405, title: "Method not allowed", ApprovalPage.paragraph("Open the link, then use its button."))
             response.headers.append(("Allow", "GET, HEAD, POST"))
@@ -119,12 +124,12 @@ package final class ApprovalDesk: Sendable {
                 guard let requested = records.first(where: { $0.event == .requested }) else {
                     return refuse("there is no approval request \(id)", nil)
                 }
-                let problem = ApprovalToken.check(token, key: key, request: requested, decision: decision, now: time)
-                if problem == .invalid { return refuse(problem?.description ?? "", requested) }
+                if let problem = ApprovalToken.check(token, key: key, request: requested, decision: decision, now: time) {
+                    return refuse(problem.description, requested)
+                }
                 if let final = records.last(where: { $0.event.isFinal }) {
                     return refuse("already decided: \(final.summary)", requested)
                 }
-                if let problem { return refuse(problem.description, requested) }
                 guard let by else {
                     return refuse("no \(via.dropFirst("header ".count)) header: open the link through the sign-in proxy", requested)
                 }
@@ -157,12 +162,12 @@ package final class ApprovalDesk: Sendable {
     // MARK: Parsing
 
     /// Request ids are `apr-` and hex digits; anything else is not a link of ours.
-    static func isRequestID(_ text: Substring) -> Bool {
+    package static func isRequestID(_ text: Substring) -> Bool {
         (1...64).contains(text.count) && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
     }
 
     /// `application/x-www-form-urlencoded` (a form's body, a query): the first value of each name.
-    static func formValues(_ text: String) -> [String: String] {
+    package static func formValues(_ text: String) -> [String: String] {
         var values: [String: String] = [:]
         for pair in text.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -177,14 +182,14 @@ package final class ApprovalDesk: Sendable {
     }
 
     /// A name as recorded: control characters dropped, spaces collapsed, at most 100 characters.
-    static func cleanName(_ text: String) -> String {
+    package static func cleanName(_ text: String) -> String {
         let visible = String(text.unicodeScalars.filter { !CharacterSet.controlCharacters.contains($0) }.map(Character.init))
         return String(visible.split(whereSeparator: \.isWhitespace).joined(separator: " ").prefix(100))
     }
 }
 
 /// The pages' HTML: self-contained (no scripts, no external resources), every value escaped.
-enum ApprovalPage {
+package enum ApprovalPage {
     static let securityHeaders: [(name: String, value: String)] = [
         ("Cache-Control", "no-store"),
         ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
@@ -229,7 +234,7 @@ enum ApprovalPage {
     }
 
     /// The request's details: message, service, version, build, where it runs, when it expires.
-    static func details(_ request: ApprovalRecord) -> String {
+    package static func details(_ request: ApprovalRecord) -> String {
         var html = request.message.map { "<p class=\"message\">\(escape($0))</p>\n" } ?? ""
         var rows: [(String, String)] = []
         if let service = request.service { rows.append(("Service", service)) }

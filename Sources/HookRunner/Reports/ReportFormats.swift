@@ -37,6 +37,13 @@ enum JUnitReport {
             properties.append(("blocked", report.blockedSummary ?? "blocked"))
         }
         if let override = report.overrideReason { properties.append(("override-blockers", override)) }
+        for check in report.checks {
+            guard let approval = check.approval else { continue }
+            properties += [("approval", "\(check.name): \(approval.summary)"), ("approval.request", approval.request),
+                           ("approval.decision", approval.event.rawValue)]
+                + [("approval.by", approval.by), ("approval.address", approval.address), ("approval.service", approval.service),
+                   ("approval.version", approval.version), ("approval.build", approval.build)].compactMap { name, value in value.map { (name, $0) } }
+        }
         xml += "    <properties>\n"
         for (name, value) in properties {
             xml += "      <property name=\"\(escape(name))\" value=\"\(escape(value))\"/>\n"
@@ -48,6 +55,7 @@ enum JUnitReport {
             let details = ([check.target, "at \(check.path)", check.attempts > 1 ? "attempts: \(check.attempts)" : nil, check.bake?.summary]
                 .compactMap { $0 } + check.conditions.map { ($0.passed ? "✔ " : "✘ ") + $0.message }).joined(separator: "\n")
             var output = check.stdout ?? ""
+            if let approval = check.approval { output = "approval \(approval.request): \(approval.summary)" + (output.isEmpty ? "" : "\n" + output) }
             switch check.outcome {
             case .passed:
                 break
@@ -111,6 +119,7 @@ enum TAPReport {
             switch check.outcome {
             case .passed:
                 lines.append("ok \(number) - \(description)")
+                if let approval = check.approval { lines.append("# approval \(approval.request): \(comment(approval.summary))") }
             case .overridden:
                 lines.append("ok \(number) - \(description)")
                 lines.append("# would block, overridden: \(comment(check.reason ?? "held"))")
@@ -125,6 +134,10 @@ enum TAPReport {
                 lines.append("  target: \(yaml(check.target))")
                 lines.append("  attempts: \(check.attempts)")
                 lines.append("  duration_ms: \(check.duration.milliseconds)")
+                if let approval = check.approval {
+                    lines.append("  approval: {request: \(yaml(approval.request)), decision: \(yaml(approval.event.rawValue)), "
+                        + "by: \(yaml(approval.by ?? "")), summary: \(yaml(approval.summary))}")
+                }
                 if let bake = check.bake {
                     lines.append("  bake: {rounds: \(bake.rounds), baked_ms: \(bake.baked.milliseconds), for_ms: \(bake.planned.milliseconds)}")
                 }
@@ -225,6 +238,23 @@ package enum JSONReport {
                         json.key("durationMs")
                         json.number(Int(check.duration.milliseconds))
                         json.member("reason", check.reason)
+                        if let approval = check.approval {
+                            json.key("approval")
+                            json.object { json in
+                                json.member("request", approval.request)
+                                json.member("decision", approval.event.rawValue)
+                                json.member("by", approval.by)
+                                json.member("via", approval.via)
+                                json.member("address", approval.address)
+                                json.member("at", Timestamps.iso8601(approval.time, milliseconds: true))
+                                json.member("service", approval.service)
+                                json.member("version", approval.version)
+                                json.member("build", approval.build)
+                                json.member("outcome", approval.verdict?.rawValue)
+                                json.member("reason", approval.reason)
+                                json.member("summary", approval.summary)
+                            }
+                        }
                         if let bake = check.bake {
                             json.key("bake")
                             json.object { json in
@@ -310,7 +340,7 @@ enum GitHubActions {
             case .blocked: "⛔"
             case .overridden: "⚠️ overridden"
             }
-            let details = check.reason ?? check.target
+            let details = check.approval.map { "approval \($0.request): \($0.summary)" } ?? check.reason ?? check.target
             markdown += "| \(icon) | \(cell(check.name)) | \(DurationText.format(.milliseconds(check.duration.milliseconds))) | \(cell(details)) |\n"
         }
         return markdown + "\n"

@@ -55,6 +55,7 @@ package final class TerminalReporter: Sendable {
         switch check.outcome {
         case .passed:
             if let bake = check.bake { return terminal.green("✔") + " \(check.name) " + terminal.dim("(\(bake.summary))") }
+            if let approval = check.approval { return terminal.green("✔") + " \(check.name): \(approval.summary) " + terminal.dim("(\(time))") }
             var extra = check.attempts > 1 ? ", \(check.attempts) attempts" : ""
             if let repetition = check.repetition { extra += ", \(repetition.passed)/\(repetition.total)" }
             return terminal.green("✔") + " \(check.name) " + terminal.dim("(\(time)\(extra))")
@@ -101,6 +102,11 @@ package final class TerminalReporter: Sendable {
             }
         }
         if !failed.isEmpty { lines.append("") }
+        for check in report.checks {
+            guard let approval = check.approval else { continue }
+            let mark = approval.verdict == .approve ? terminal.green("✔ ") : terminal.red("✘ ")
+            lines.append(mark + "approval '\(check.name)' (\(approval.request)): \(approval.summary)")
+        }
         var headline = "\(report.phase): \(report.tally)"
         if report.deadlineExceeded { headline += "; the overall deadline passed" }
         if report.interrupted { headline += "; interrupted" }
