@@ -453,6 +453,14 @@ struct HooksSchemaTests {
             #"{"phases": {"x": [{"alarms": {"alertmanager": {"url": "http://a/", "matchers": ["=x"]}}}]}}"#,
             #"{"phases": {"x": [{"bake": {"for": "1m"}}]}}"#,
             #"{"phases": {"x": [{"bake": {"for": "1m", "checks": [{"command": "true"}]}, "blocker": true}]}}"#,
+            #"{"phases": {"x": [{"approval": {"message": "go?"}}]}}"#,
+            #"{"phases": {"x": [{"approval": {"channels": ["c"], "onTimeout": "wait"}}]}}"#,
+            #"{"phases": {"x": [{"approval": {"channels": ["c"]}, "retry": {"within": "1m"}}]}}"#,
+            #"{"phases": {"x": [{"approval": {"channels": ["c"]}, "expect": ["time < 1s"]}]}}"#,
+            #"{"phases": {"x": [{"parallel": [{"approval": {"channels": ["c"]}}]}]}}"#,
+            #"{"channels": {"c": {"type": "pagerduty", "routingKey": "k"}}, "phases": {"x": []}}"#,
+            #"{"channels": {"c": {"type": "slack"}}, "phases": {"x": []}}"#,
+            #"{"channels": {"c": {"type": "slack", "url": "http://h/", "events": ["drift"]}}, "phases": {"x": []}}"#,
         ]
         let schema = Self.root.appendingPathComponent("schemas/hooks.schema.json").path
         let example = Self.root.appendingPathComponent("schemas/hooks.example.json").path
@@ -462,7 +470,9 @@ struct HooksSchemaTests {
 
         // hookrunner itself accepts the documented example.
         let validate = try await runProduct("hookrunner", ["validate", "--config", example, "--var", "VERSION=1.4.2",
-                                                           "--var", "API_TOKEN=t"])
+                                                           "--var", "API_TOKEN=t", "--var", "BUILD_ID=4711",
+                                                           "--var", "SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T0/B0/x",
+                                                           "--var", "TEAMS_WEBHOOK_URL=https://example.logic.azure.com/workflows/x"])
         #expect(validate.status == 0, "\(validate.output)")
     }
 }
