@@ -103,7 +103,7 @@ package enum HookRunnerCommand {
 
     exit status:
       0  every check passed
-      1  a check failed: roll back
+      1  a check failed: roll back (an approval too: rolled back, or not decided in time)
       2  the file, a variable or the command line is wrong; the message names the file, the
          JSON path (phases.pre-traffic[1].expect[0]) or the flag
       3  the --timeout passed or the run was interrupted (SIGINT, SIGTERM)
@@ -190,7 +190,9 @@ package enum HookRunnerCommand {
                 return 0
             }
             var parsed = try parse(list)
-            parsed.run.approvals.key = try ApprovalKey.load(file: parsed.approvalKeyFile, environment: environment)
+            if parsed.command != "approvals" {
+                parsed.run.approvals.key = try ApprovalKey.load(file: parsed.approvalKeyFile, environment: environment)
+            }
             options = parsed
         } catch {
             console.error("hookrunner: \(error.description)")
@@ -399,6 +401,9 @@ package enum HookRunnerCommand {
                         stop: @escaping @Sendable () async -> Void) async throws -> PhaseReport {
         var scope = try VariableScope(file: file, environment: environment, metadata: metadata,
                                       overrides: options.variables, secretNames: options.secrets)
+        // The approval key is a secret like any other: a command that prints its environment
+        // shows it masked.
+        if let key = options.run.approvals.key { scope.addSecret(String(decoding: key, as: UTF8.self)) }
         let steps = try PhasePlan.make(file.phases[phase]!, file: file.path, channels: file.channels, scope: &scope)
         var runOptions = options.run
         runOptions.approvals.phase = phase
