@@ -644,6 +644,30 @@ struct ApprovalTests {
         }
     }
 
+    @Test func aTornLastRecordIsCutOffBeforeTheNextIsAppended() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trail-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("approvals.jsonl").path
+        var requested = ApprovalRecord(time: Date(timeIntervalSince1970: 1_700_000_000), event: .requested, request: "apr-1")
+        requested.build = "7"
+        // A crash mid-write left half a record after a whole one.
+        try (requested.jsonLine + "\n" + #"{"time":"2023-11-14T22:13:21.000Z","event":"appro"#)
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let trail = ApprovalTrail(path: path)
+        var approved = requested.follow(.approved, at: Date(timeIntervalSince1970: 1_700_000_060))
+        approved.by = "alice"
+        let offset = try trail.append([approved])
+        #expect(offset == UInt64(requested.jsonLine.utf8.count + 1), "appended where the torn record began")
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2 && lines.allSatisfy { ApprovalRecord(jsonLine: Array($0.utf8)) != nil })
+        let records = try ApprovalTrail.records(path: path, request: "apr-1")
+        #expect(records.map(\.event) == [.requested, .approved])
+        #expect(records.last?.by == "alice" && records.last?.build == "7")
+        #expect(try ApprovalTrail.records(path: path, request: "apr-1", from: offset).map(\.event) == [.approved])
+        #expect(try ApprovalTrail.all(path: path, since: Date(timeIntervalSince1970: 1_700_000_030)).map(\.event) == [.approved])
+    }
+
     @Test func formsNamesAndPagesAreReadAndWrittenSafely() {
         #expect(ApprovalDesk.formValues("token=v1.2.a-b_c&name=Ann+O%27Neil&name=second") == ["token": "v1.2.a-b_c", "name": "Ann O'Neil"])
         #expect(ApprovalDesk.formValues("=x&&flag") == ["": "x", "flag": ""])

@@ -134,9 +134,9 @@ extension PhaseRunner {
         if preApproved == nil, let missing = settings.missingForWaiting {
             return AttemptResult(passed: false, reason: missing, conditions: [])
         }
-        let offset = ApprovalTrail.size(path: trail.path)
+        let offset: UInt64
         do {
-            try trail.append([request])
+            offset = try trail.append([request])
         } catch {
             return AttemptResult(passed: false, reason: redactor.redact("the approval trail cannot be written: \(error)"), conditions: [])
         }

@@ -235,6 +235,19 @@ package final class ApprovalTrail: Sendable {
     /// returns (flushed to disk) before the lock is released. Returns the appended records.
     @discardableResult
     package func transact(_ request: String, _ body: ([ApprovalRecord]) -> [ApprovalRecord]) throws(StoreError) -> [ApprovalRecord] {
+        try locked(request, body).records
+    }
+
+    /// Appends records of one request with the trail locked; returns the offset they start at
+    /// (where a waiting step reads on from).
+    @discardableResult
+    package func append(_ records: [ApprovalRecord]) throws(StoreError) -> UInt64 {
+        guard let request = records.first?.request else { return 0 }
+        return try locked(request) { _ in records }.offset
+    }
+
+    private func locked(_ request: String, _ body: ([ApprovalRecord]) -> [ApprovalRecord]) throws(StoreError)
+        -> (records: [ApprovalRecord], offset: UInt64) {
         local.lock()
         defer { local.unlock() }
         let lockFD = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -247,14 +260,9 @@ package final class ApprovalTrail: Sendable {
         let file = try JSONLinesFile(path: path) { ApprovalRecord(jsonLine: $0) != nil }
         let existing = try Self.records(path: path, request: request)
         let appended = body(existing)
+        let offset = file.size
         try file.append(appended.map(\.jsonLine))
-        return appended
-    }
-
-    /// Appends records of one request with the trail locked.
-    package func append(_ records: [ApprovalRecord]) throws(StoreError) {
-        guard let request = records.first?.request else { return }
-        try transact(request) { _ in records }
+        return (appended, offset)
     }
 
     /// The records of `request`, oldest first.
@@ -283,10 +291,4 @@ package final class ApprovalTrail: Sendable {
         return records
     }
 
-    /// The file's size now (0 when it does not exist): where a waiting step reads on from.
-    package static func size(path: String) -> UInt64 {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return 0 }
-        return UInt64(info.st_size)
-    }
 }
