@@ -325,6 +325,27 @@ struct ApprovalTests {
         await receiver.stop()
     }
 
+    @Test func aStoppedRunCancelsItsRequest() async throws {
+        let receiver = try WebhookReceiver()
+        let desk = try Desk("""
+        {"channels": {"bot": {"type": "webhook", "url": "\(receiver.url("/bot"))"}},
+         "phases": {"canary": [{"name": "look", "approval": {"channels": ["bot"], "timeout": "2m"}}]}}
+        """)
+        defer { desk.remove() }
+        let runner = try desk.run("canary", ["--approval-key-file", desk.keyFile, "--approval-listen", "127.0.0.1:0"])
+        defer { runner.send(signal: SIGKILL) }
+        try await arrivals(receiver, 1, runner)
+        let approve = try Link(try #require(payloads(receiver, "/bot").first)["approveUrl"] as? String)
+        runner.send(signal: SIGTERM)
+        #expect(try await runner.waitForExit() == 3, "\(runner.output)")
+        #expect(runner.standardOutput.contains("! look: interrupted"), "\(runner.output)")
+        #expect(desk.events() == ["requested", "cancelled"])
+        #expect(desk.records.last?["reason"] as? String == "the run was stopped before a decision")
+        // Its links are gone with it.
+        #expect(throws: (any Error).self) { try RawClient(port: approve.port) }
+        await receiver.stop()
+    }
+
     @Test func aSeparateServeServesTheLinksAndTheDecisionCrossesThroughTheTrail() async throws {
         let receiver = try WebhookReceiver()
         let desk = try Desk("""

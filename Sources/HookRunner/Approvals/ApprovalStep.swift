@@ -125,10 +125,16 @@ extension PhaseRunner {
         func cancel(_ reason: String) -> AttemptResult {
             var cancelled = request.follow(.cancelled, at: options.now())
             cancelled.reason = redactor.redact(reason)
-            let final = (try? trail.transact(request.request) { records in
-                records.contains { $0.event.isFinal } ? [] : [cancelled]
-            }).flatMap(\.first)
-            return ended(final ?? cancelled)
+            // A decision that made it into the trail first stands.
+            var settled = cancelled
+            _ = try? trail.transact(request.request) { records in
+                if let final = records.first(where: { $0.event.isFinal }) {
+                    settled = final
+                    return []
+                }
+                return [cancelled]
+            }
+            return ended(settled)
         }
 
         if preApproved == nil, let missing = settings.missingForWaiting {
