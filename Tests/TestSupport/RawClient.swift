@@ -31,7 +31,7 @@ public final class RawClient: @unchecked Sendable {
     public let fd: Int32
     private var buffer: [UInt8] = []
 
-    public init(port: Int, host: String = "127.0.0.1", receiveTimeout: Double = 5) throws {
+    public init(port: Int, host: String = "127.0.0.1", receiveTimeout: Double = 15) throws {
         var hints = addrinfo()
         hints.ai_socktype = streamSocket
         hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
