@@ -84,7 +84,7 @@ package enum VersionCheckCommand {
             }
             arguments = line.split(whereSeparator: \.isWhitespace).map(String.init)
         }
-        if let command = arguments.first, ["watch", "history", "status", "state"].contains(command) {
+        if let command = arguments.first, ["watch", "history", "status", "state", "serve"].contains(command) {
             return await WatchCommand.main(command, Array(arguments.dropFirst()), environment: environment)
         }
         let console = Console()
