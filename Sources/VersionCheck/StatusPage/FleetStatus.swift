@@ -67,7 +67,9 @@ package struct FleetStatus: Sendable {
     /// In the manifest's order.
     package var rows: [Row]
     /// Drift, unreachable instances, staging ≠ production: one line each.
-    package var notes: [String]
+    package var notes: [String] { noted.map(\.text) }
+    /// The notes with the service and environment each is about (nil: the service's environments).
+    private var noted: [(service: String, environment: String?, text: String)]
     /// Drift or an unreachable instance anywhere (the exit status 1).
     package var hasProblems: Bool
 
@@ -119,18 +121,18 @@ package struct FleetStatus: Sendable {
         self.environments = Self.ordered(environments)
 
         var problems = false
-        var notes: [String] = []
+        var notes: [(service: String, environment: String?, text: String)] = []
         for index in rows.indices {
             let row = rows[index]
             for environment in self.environments {
                 guard let cell = row.cells[environment] else { continue }
                 if cell.drift {
                     problems = true
-                    notes.append("\(row.service) (\(environment)): expected \(cell.expected ?? "another version"), live \(cell.display)")
+                    notes.append((row.service, environment, "\(row.service) (\(environment)): expected \(cell.expected ?? "another version"), live \(cell.display)"))
                 }
                 if cell.unreachable > 0 {
                     problems = true
-                    notes.append("\(row.service) (\(environment)): \(cell.unreachable) instance\(cell.unreachable == 1 ? "" : "s") unreachable")
+                    notes.append((row.service, environment, "\(row.service) (\(environment)): \(cell.unreachable) instance\(cell.unreachable == 1 ? "" : "s") unreachable"))
                 }
             }
             let staging = row.cells.first { ["staging", "stage"].contains($0.key) }?.value
@@ -138,11 +140,11 @@ package struct FleetStatus: Sendable {
             if let staging, let production, staging.versionSet != production.versionSet {
                 let note = "staging runs \(staging.display), production \(production.display)"
                 rows[index].stagingProduction = note
-                notes.append("\(row.service): \(note)")
+                notes.append((row.service, nil, "\(row.service): \(note)"))
             }
         }
         self.rows = rows
-        self.notes = notes
+        self.noted = notes
         self.hasProblems = problems
     }
 
@@ -168,6 +170,13 @@ package struct FleetStatus: Sendable {
         if let environment, !environment.isEmpty {
             copy.environments = environments.filter { $0 == environment }
             copy.rows = copy.rows.filter { $0.cells[environment] != nil }
+        }
+        let kept = Set(copy.rows.map(\.service))
+        copy.noted = noted.filter { note in
+            kept.contains(note.service) && (note.environment == nil || copy.environments.contains(note.environment!))
+        }
+        copy.hasProblems = copy.rows.contains { row in
+            copy.environments.contains { row.cells[$0].map { $0.drift || $0.unreachable > 0 } ?? false }
         }
         return copy
     }

@@ -200,11 +200,19 @@ package struct HistoryIndex: Sendable {
 
     /// The details of an entry: parsed from its line in the file, or held.
     package func details(_ entry: Entry) -> TimelineEvent? {
+        let reader = path.map { LineReader(path: $0) }
+        return details(entry, reader: reader)
+    }
+
+    /// The same, reading the file through `reader` (one open file for many lookups).
+    func details(_ entry: Entry, reader: LineReader?) -> TimelineEvent? {
         guard entry.inFile else { return held.indices.contains(entry.reference) ? held[entry.reference] : nil }
-        guard let path, let line = Self.readLine(path: path, at: UInt64(entry.reference)),
-              let event = WatchEvent(jsonLine: line) else { return nil }
+        guard let line = reader?.line(at: UInt64(entry.reference)), let event = WatchEvent(jsonLine: line) else { return nil }
         return TimelineEvent(event)
     }
+
+    /// A reader of the index's history file, for many ``details(_:reader:)`` calls.
+    func reader() -> LineReader? { path.map { LineReader(path: $0) } }
 
     // MARK: A history file
 
@@ -261,13 +269,25 @@ package struct HistoryIndex: Sendable {
                      environment: intern(fields.environment), reference: Int(offset), inFile: true))
     }
 
-    /// The line that starts at `offset`.
-    static func readLine(path: String, at offset: UInt64) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+}
+
+/// Reads lines of a file by their offset, through one open descriptor.
+final class LineReader {
+    private let fd: Int32
+
+    init(path: String) {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
+
+    /// The line that starts at `offset` (without its newline); nil past the end or beyond 4 MiB.
+    func line(at offset: UInt64) -> [UInt8]? {
         guard fd >= 0 else { return nil }
-        defer { close(fd) }
         var line: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
+        var buffer = [UInt8](repeating: 0, count: 1024)
         var position = off_t(offset)
         while line.count < 4 << 20 {
             let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, position) }

@@ -70,6 +70,8 @@ package enum StatusAPI {
                             json.number(Double(HTMLText.format(geometry.fleetTop + geometry.fleetHeight - 4 - height)) ?? 0)
                             json.key("height")
                             json.number(Double(HTMLText.format(height)) ?? 0)
+                            json.member("href", query.link(since: .some(String(Int(start))), until: .some(String(Int(start) + timeline.bucketSeconds)),
+                                                           page: 1) + "#timeline")
                         }
                     }
                 }
@@ -103,7 +105,7 @@ package enum StatusAPI {
                                         json.array { json in for environment in mark.environments { json.string(redactor.redact(environment)) } }
                                         json.member("event", mark.event.map { redactor.redact($0.id) })
                                         json.member("anchor", mark.event.map { StatusPage.anchor($0.id) })
-                                        json.member("title", redactor.redact(TimelineSVG.title(mark, service: service)))
+                                        json.member("title", redactor.redact(TimelineSVG.title(mark)))
                                         json.member("href", TimelineSVG.markLink(mark, service: service, timeline: timeline, query: query,
                                                                                  listed: listed))
                                     }

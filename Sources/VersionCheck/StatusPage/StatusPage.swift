@@ -179,13 +179,9 @@ package struct StatusPage: Sendable {
         }
         if cell.mixed { html.raw("<span class=\"b mixed\">◐ mixed</span> ") }
         if cell.versions.count == 1 {
-            html.raw("<span class=\"v\">")
             html.text(cell.versions[0].version)
-            html.raw("</span>")
         } else if cell.mixed {
-            html.raw("<span class=\"v\">")
             html.text(cell.versions.map { "\($0.count)× \($0.version)" }.joined(separator: ", "))
-            html.raw("</span>")
         }
         if let expected = cell.expected {
             html.raw("<small class=\"x\">expected ")
@@ -209,11 +205,11 @@ package struct StatusPage: Sendable {
         }
         html.raw("<ul class=\"legend\">")
         for kind in TimelineKind.allCases {
-            html.raw("<li><svg width=\"12\" height=\"12\" aria-hidden=\"true\"><use href=\"#k-\(kind.rawValue)\" class=\"k-\(kind.rawValue)\"/></svg> ")
+            html.raw("<li><svg width=\"12\" height=\"12\" aria-hidden=\"true\"><use href=\"#k-\(kind.rawValue)\"/></svg> ")
             html.text(kind.label)
             html.raw("</li>")
         }
-        html.raw("<li><span class=\"cnt\">3</span> events in one bucket</li></ul>\n")
+        html.raw("<li><b>3</b> beside a mark: events in one bucket (the most severe kind is drawn)</li></ul>\n")
         let anchors = Set(timeline.latest.map(\.id))
         TimelineSVG.render(timeline, query: query, listed: anchors, redactor: redactor, into: &html)
         if timeline.pages > 1 {
@@ -283,7 +279,7 @@ package struct StatusPage: Sendable {
     .filters input,.filters select{font:inherit;padding:2px 4px}
     table{border-collapse:collapse}th,td{border:1px solid var(--line);padding:3px 7px;text-align:left;vertical-align:top}
     .grid thead th{position:sticky;top:0;background:#f6f8fa}.grid tbody th{font-weight:600;white-space:nowrap}
-    td.c{min-width:9em}.v{font-family:ui-monospace,monospace}small.x{display:block;color:var(--muted)}
+    td.c{min-width:9em;font-family:ui-monospace,monospace}.b,small.x{font-family:system-ui,sans-serif}small.x{display:block;color:var(--muted)}
     td.ok{background:#f3fbf5}td.drift{background:#fff4e5}td.down{background:#ffebe9}td.mixed{background:#f6f0ff}td.none{color:var(--muted)}
     .b{display:inline-block;font-size:12px;font-weight:600;border-radius:10px;padding:0 6px;border:1px solid}
     .b.drift{color:var(--drift);border-color:var(--drift)}.b.down{color:var(--down);border-color:var(--down)}
@@ -292,7 +288,7 @@ package struct StatusPage: Sendable {
     .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:4px 14px;margin:4px 0;color:var(--muted)}
     svg.tl{display:block;max-width:100%;height:auto;border:1px solid var(--line);border-radius:6px;background:#fff}
     svg .lbl{font-size:12px;fill:var(--fg)}svg .tick{font-size:11px;fill:var(--muted)}svg .axis{stroke:var(--line)}svg .lane{stroke:#eef1f4}
-    svg .bar{fill:#8c959f}svg .bar:hover{fill:var(--dep)}.cnt{font-size:10px;fill:var(--fg);color:var(--fg);font-weight:600}
+    svg .bar{fill:#8c959f}svg .bar:hover{fill:var(--dep)}svg .row a text{font-size:10px;font-weight:600;fill:var(--fg)}
     .k-first-seen{color:#6e7781}.k-deployed{color:var(--dep)}.k-rolled-back{color:var(--mixed)}.k-drift{color:var(--drift)}.k-unreachable{color:var(--down)}
     .k-recovered{color:var(--ok)}.k-codedeploy-succeeded{color:#2da44e}.k-codedeploy-failed{color:#a40e26}.k-codedeploy-stopped{color:#57606a}
     .events td.i{color:var(--muted);font-size:12px;word-break:break-all}.events tr:target{outline:2px solid var(--dep)}
@@ -306,23 +302,40 @@ package struct StatusPage: Sendable {
 /// shape tells its kind (not only its colour), a number beside it how many events it holds; it
 /// links to the event (one) or to the bucket's time range (several).
 package enum TimelineSVG {
-    /// The symbols, one per kind, drawn in a 12 × 12 box in the colour of the `use` element.
+    /// The colour of each kind (also the page's CSS classes `k-KIND`).
+    static func colour(_ kind: TimelineKind) -> String {
+        switch kind {
+        case .firstSeen: "#6e7781"
+        case .deployed: "#1f6feb"
+        case .rolledBack: "#8250df"
+        case .drift: "#bc4c00"
+        case .unreachable: "#cf222e"
+        case .recovered: "#1a7f37"
+        case .codeDeploySucceeded: "#2da44e"
+        case .codeDeployFailed: "#a40e26"
+        case .codeDeployStopped: "#57606a"
+        }
+    }
+
+    /// The symbols, one per kind, drawn in a 12 × 12 box: each kind has its own shape as well
+    /// as its own colour.
     static let symbols: String = {
         var text = "<defs>"
         for kind in TimelineKind.allCases {
+            let c = colour(kind)
             text += "<symbol id=\"k-\(kind.rawValue)\" viewBox=\"0 0 12 12\" width=\"12\" height=\"12\">"
             switch kind {
-            case .firstSeen: text += "<circle cx=\"6\" cy=\"6\" r=\"4\" fill=\"#fff\" stroke=\"currentColor\" stroke-width=\"2\"/>"
-            case .deployed: text += "<path d=\"M6 1L11 11H1Z\" fill=\"currentColor\"/>"
-            case .rolledBack: text += "<path d=\"M1 1H11L6 11Z\" fill=\"currentColor\"/>"
-            case .drift: text += "<path d=\"M6 0L12 6L6 12L0 6Z\" fill=\"currentColor\"/>"
-            case .unreachable: text += "<path d=\"M2 2L10 10M10 2L2 10\" stroke=\"currentColor\" stroke-width=\"3\"/>"
-            case .recovered: text += "<path d=\"M1 6L5 10L11 2\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2.5\"/>"
-            case .codeDeploySucceeded: text += "<rect x=\"1\" y=\"1\" width=\"10\" height=\"10\" fill=\"currentColor\"/>"
+            case .firstSeen: text += "<circle cx=\"6\" cy=\"6\" r=\"4\" fill=\"#fff\" stroke=\"\(c)\" stroke-width=\"2\"/>"
+            case .deployed: text += "<path d=\"M6 1L11 11H1Z\" fill=\"\(c)\"/>"
+            case .rolledBack: text += "<path d=\"M1 1H11L6 11Z\" fill=\"\(c)\"/>"
+            case .drift: text += "<path d=\"M6 0L12 6L6 12L0 6Z\" fill=\"\(c)\"/>"
+            case .unreachable: text += "<path d=\"M2 2L10 10M10 2L2 10\" stroke=\"\(c)\" stroke-width=\"3\"/>"
+            case .recovered: text += "<path d=\"M1 6L5 10L11 2\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2.5\"/>"
+            case .codeDeploySucceeded: text += "<rect x=\"1\" y=\"1\" width=\"10\" height=\"10\" fill=\"\(c)\"/>"
             case .codeDeployFailed:
-                text += "<rect x=\"1\" y=\"1\" width=\"10\" height=\"10\" fill=\"#fff\" stroke=\"currentColor\" stroke-width=\"2\"/>"
-                    + "<path d=\"M3 3L9 9M9 3L3 9\" stroke=\"currentColor\" stroke-width=\"2\"/>"
-            case .codeDeployStopped: text += "<rect x=\"2\" y=\"2\" width=\"8\" height=\"8\" fill=\"#fff\" stroke=\"currentColor\" stroke-width=\"2\"/>"
+                text += "<rect x=\"1\" y=\"1\" width=\"10\" height=\"10\" fill=\"#fff\" stroke=\"\(c)\" stroke-width=\"2\"/>"
+                    + "<path d=\"M3 3L9 9M9 3L3 9\" stroke=\"\(c)\" stroke-width=\"2\"/>"
+            case .codeDeployStopped: text += "<rect x=\"2\" y=\"2\" width=\"8\" height=\"8\" fill=\"#fff\" stroke=\"\(c)\" stroke-width=\"2\"/>"
             }
             text += "</symbol>"
         }
@@ -375,8 +388,7 @@ package enum TimelineSVG {
             let x = geometry.x(startTime), right = geometry.x(startTime + Double(timeline.bucketSeconds))
             let barHeight = geometry.barHeight(mark.count, max: maximum)
             html.raw("<a")
-            html.attribute("href", query.link(since: .some(Timestamps.iso8601(Date(timeIntervalSince1970: startTime))),
-                                              until: .some(Timestamps.iso8601(Date(timeIntervalSince1970: startTime + Double(timeline.bucketSeconds)))),
+            html.attribute("href", query.link(since: .some(String(Int(startTime))), until: .some(String(Int(startTime) + timeline.bucketSeconds)),
                                               page: 1) + "#timeline")
             html.raw("><rect class=\"bar\" x=\"")
             html.number(x + 0.5)
@@ -420,28 +432,26 @@ package enum TimelineSVG {
                                    : timeline.origin + (Double(mark.bucket) + 0.5) * Double(timeline.bucketSeconds))
                 html.raw("<a")
                 html.attribute("href", markLink(mark, service: service, timeline: timeline, query: query, listed: listed))
-                html.raw("><use href=\"#k-\(mark.kind.rawValue)\" class=\"m k-\(mark.kind.rawValue)\" x=\"")
+                html.raw("><use href=\"#k-\(mark.kind.rawValue)\" x=\"")
                 html.number(x - 6)
                 html.raw("\" y=\"")
                 html.number(y - 6)
                 html.raw("\"")
-                html.attribute("data-kind", mark.kind.rawValue)
-                html.attribute("data-count", String(mark.count))
                 html.attribute("data-t", String(Int(mark.first)))
                 html.attribute("data-env", redactor.redact(mark.environments.joined(separator: ",")))
-                if let event = mark.event { html.attribute("data-event", StatusPage.anchor(event.id)) }
-                html.raw("/><title>")
-                html.text(redactor.redact(title(mark, service: service)))
-                html.raw("</title>")
+                html.raw("/>")
                 if mark.count > 1 {
-                    html.raw("<text class=\"cnt\" x=\"")
+                    html.raw("<text x=\"")
                     html.number(x + 7)
                     html.raw("\" y=\"")
-                    html.number(y - 3)
+                    html.number(y - 2)
                     html.raw("\">")
                     html.text(mark.count > 999 ? "999+" : String(mark.count))
                     html.raw("</text>")
                 }
+                html.raw("<title>")
+                html.text(redactor.redact(title(mark)))
+                html.raw("</title>")
                 html.raw("</a>")
             }
             html.raw("</g>")
@@ -450,26 +460,29 @@ package enum TimelineSVG {
     }
 
     /// A single event's row in the list (or the query that lists it); a bucket's time range.
+    /// Times in links are epoch seconds: a page holds a couple of thousand links.
     static func markLink(_ mark: Timeline.Mark, service: String, timeline: Timeline, query: StatusQuery, listed: Set<String>) -> String {
         if let event = mark.event {
             if listed.contains(event.id) { return "#" + StatusPage.anchor(event.id) }
-            return query.link(service: .some(service), since: .some(Timestamps.iso8601(Date(timeIntervalSince1970: mark.first.rounded(.down)))),
-                              until: .some(Timestamps.iso8601(Date(timeIntervalSince1970: mark.first.rounded(.down) + 1))), page: 1)
+            let second = Int(mark.first.rounded(.down))
+            return query.link(service: .some(service), since: .some(String(second)), until: .some(String(second + 1)), page: 1)
                 + "#" + StatusPage.anchor(event.id)
         }
-        let startTime = timeline.origin + Double(mark.bucket * timeline.bucketSeconds)
-        return query.link(service: .some(service), since: .some(Timestamps.iso8601(Date(timeIntervalSince1970: startTime))),
-                          until: .some(Timestamps.iso8601(Date(timeIntervalSince1970: startTime + Double(timeline.bucketSeconds)))), page: 1)
+        let start = Int(timeline.origin) + mark.bucket * timeline.bucketSeconds
+        return query.link(service: .some(service), since: .some(String(start)), until: .some(String(start + timeline.bucketSeconds)), page: 1)
             + "#events"
     }
 
-    /// `checkout · production · deployed 1.4.1 → 1.4.2 · 2026-11-20T10:00:00Z`, or a bucket's counts.
-    static func title(_ mark: Timeline.Mark, service: String) -> String {
-        if let event = mark.event {
-            return "\(service) · \(event.environment) · \(event.kind.label) \(event.change) · \(Timestamps.iso8601(event.time))"
+    /// `11-20 10:00 · deployed 1.4.1 → 1.4.2 · production`, or a bucket's span and counts.
+    static func title(_ mark: Timeline.Mark) -> String {
+        func short(_ time: Double) -> String {
+            let text = Timestamps.iso8601(Date(timeIntervalSince1970: time))
+            return String(text.dropFirst(5).prefix(5)) + " " + String(text.dropFirst(11).prefix(5))
         }
-        return "\(service) · \(mark.environments.joined(separator: ", ")) · \(mark.count) events from "
-            + "\(Timestamps.iso8601(Date(timeIntervalSince1970: mark.first))) to \(Timestamps.iso8601(Date(timeIntervalSince1970: mark.last))): "
-            + mark.kinds.map { "\($0.count) \($0.kind.label)" }.joined(separator: ", ")
+        if let event = mark.event {
+            return "\(short(mark.first)) · \(event.kind.label) \(event.change) · \(event.environment)"
+        }
+        return "\(short(mark.first))–\(short(mark.last).suffix(5)) · " + mark.kinds.map { "\($0.count) \($0.kind.label)" }.joined(separator: ", ")
+            + " · " + mark.environments.joined(separator: ", ")
     }
 }

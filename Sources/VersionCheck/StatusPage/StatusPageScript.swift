@@ -53,7 +53,7 @@ enum StatusPageScript {
     });
     document.querySelectorAll("#grid-table [data-env]").forEach(function (cell) { cell.hidden = !!env && cell.getAttribute("data-env") !== env; });
     document.querySelectorAll("#timeline-svg g.row").forEach(function (g) { g.style.display = serviceOK(g.getAttribute("data-service")) ? "" : "none"; });
-    document.querySelectorAll("#timeline-svg use.m").forEach(function (u) {
+    document.querySelectorAll("#timeline-svg g.row use").forEach(function (u) {
       var envs = (u.getAttribute("data-env") || "").split(",");
       var show = timeOK(u.getAttribute("data-t")) && (!env || envs.indexOf(env) >= 0);
       u.parentNode.style.display = show ? "" : "none";
@@ -95,8 +95,8 @@ enum StatusPageScript {
           td.appendChild(document.createTextNode(" "));
         }
         if (mix) { mixed++; td.appendChild(el("span", { "class": "b mixed" }, "◐ mixed")); td.appendChild(document.createTextNode(" ")); }
-        if (c.versions.length === 1) td.appendChild(el("span", { "class": "v" }, c.versions[0].version));
-        else if (mix) td.appendChild(el("span", { "class": "v" }, c.versions.map(function (v) { return v.count + "× " + v.version; }).join(", ")));
+        if (c.versions.length === 1) td.appendChild(document.createTextNode(c.versions[0].version));
+        else if (mix) td.appendChild(document.createTextNode(c.versions.map(function (v) { return v.count + "× " + v.version; }).join(", ")));
         if (c.expected !== null) td.appendChild(el("small", { "class": "x" }, "expected " + c.expected));
         tr.appendChild(td);
       });
@@ -135,9 +135,12 @@ enum StatusPageScript {
     var fleet = sv("g", { "class": "fleet" });
     fleet.appendChild(sv("text", { "class": "lbl", x: 4, y: 42 }, "all services"));
     t.fleet.forEach(function (b) {
+      var a = sv("a", { href: b.href });
       var rect = sv("rect", { "class": "bar", x: b.x, y: b.y, width: b.width, height: b.height, "data-count": b.count });
-      rect.appendChild(sv("title", {}, b.start + ": " + b.count + " event" + (b.count === 1 ? "" : "s")));
-      fleet.appendChild(rect);
+      rect.appendChild(sv("title", {}, b.start + ": " + b.count + " event" + (b.count === 1 ? "" : "s") + ": " +
+        Object.keys(b.kinds).map(function (k) { return b.kinds[k] + " " + k; }).join(", ")));
+      a.appendChild(rect);
+      fleet.appendChild(a);
     });
     nodes.push(fleet);
     t.rows.forEach(function (r) {
@@ -147,11 +150,10 @@ enum StatusPageScript {
       g.appendChild(label);
       r.marks.forEach(function (m) {
         var a = sv("a", { href: m.href });
-        a.appendChild(sv("use", { href: "#k-" + m.kind, "class": "m k-" + m.kind, x: (m.x - 6).toFixed(1), y: r.y - 6,
-          "data-kind": m.kind, "data-count": m.count, "data-t": Math.floor(Date.parse(m.first) / 1000),
-          "data-env": m.environments.join(","), "data-event": m.anchor }));
+        a.appendChild(sv("use", { href: "#k-" + m.kind, x: +(m.x - 6).toFixed(1), y: r.y - 6,
+          "data-t": Math.floor(Date.parse(m.first) / 1000), "data-env": m.environments.join(",") }));
+        if (m.count > 1) a.appendChild(sv("text", { x: +(m.x + 7).toFixed(1), y: r.y - 2 }, m.count > 999 ? "999+" : String(m.count)));
         a.appendChild(sv("title", {}, m.title));
-        if (m.count > 1) a.appendChild(sv("text", { "class": "cnt", x: (m.x + 7).toFixed(1), y: r.y - 3 }, m.count > 999 ? "999+" : String(m.count)));
         g.appendChild(a);
       });
       nodes.push(g);

@@ -169,7 +169,7 @@ package struct Timeline: Sendable {
     /// The latest of them, newest first, in full.
     package var latest: [TimelineEvent]
 
-    package static let rowsPerPage = 40
+    package static let rowsPerPage = 25
     /// At most this many buckets across the range.
     package static let maxBuckets = 60
     /// Bucket widths to choose from: round numbers a reader takes in at once.
@@ -252,6 +252,7 @@ package struct Timeline: Sendable {
             }
         rowCount = ordered.count
         pages = max(1, (ordered.count + Self.rowsPerPage - 1) / Self.rowsPerPage)
+        let reader = index.reader()
         let pageRows = ordered.dropFirst((min(query.page, pages) - 1) * Self.rowsPerPage).prefix(Self.rowsPerPage)
         rows = pageRows.map { service, accumulator in
             let marks = accumulator.buckets.keys.sorted().map { bucket -> Mark in
@@ -266,11 +267,11 @@ package struct Timeline: Sendable {
                 return Mark(bucket: bucket, count: positions.count, kind: kinds[0].kind, kinds: kinds,
                             first: entries[positions[0]].time, last: entries[positions[positions.count - 1]].time,
                             environments: environments.map { index.names[Int($0)] }.sorted(),
-                            event: positions.count == 1 ? index.details(entries[positions[0]]) : nil)
+                            event: positions.count == 1 ? index.details(entries[positions[0]], reader: reader) : nil)
             }
             return Row(service: index.names[service], count: accumulator.count, marks: marks, latest: accumulator.latest)
         }
-        latest = matched.suffix(query.limit).reversed().compactMap { index.details(entries[$0]) }
+        latest = matched.suffix(query.limit).reversed().compactMap { index.details(entries[$0], reader: reader) }
     }
 
     /// The start of a bucket.
