@@ -91,7 +91,19 @@ package struct TimelineEvent: Sendable {
     /// `1.4.1 → 1.4.2`, `1.4.1 (expected 1.4.2)`, the deployment's headline.
     package var change: String
     /// The event as stored (a history line, or the deployment alert's payload), for the API.
-    package var json: String
+    package var json: String {
+        switch stored {
+        case .event(let event): event.jsonLine
+        case .alert(let json): json
+        }
+    }
+
+    private enum Stored: Sendable {
+        case event(WatchEvent)
+        case alert(String)
+    }
+
+    private let stored: Stored
 
     package init(_ event: WatchEvent) {
         kind = TimelineKind(event.kind)
@@ -107,7 +119,7 @@ package struct TimelineEvent: Sendable {
         case .unreachable: change = event.detail.map { String($0.prefix(200)) } ?? ""
         case .recovered: change = "\(event.problem ?? "") resolved" + (event.to.map { ", \($0)" } ?? "")
         }
-        json = event.jsonLine
+        stored = .event(event)
     }
 
     /// A deployment alert of the outbox; nil for any other alert or one still running.
@@ -124,7 +136,7 @@ package struct TimelineEvent: Sendable {
         id = alert.id
         instance = ""
         change = deployment.headline
-        json = alert.json
+        stored = .alert(alert.json)
     }
 }
 
@@ -376,9 +388,10 @@ struct LineFields {
             } else {
                 // A number (seq), true, false or null: up to the next comma or the end.
                 let start = index
-                while index < count, line[index] != 0x2C, line[index] != 0x7D { index += 1 }
+                while index < count, line[index] != 0x2C, line[index] != 0x7D, line[index] != 0x20 { index += 1 }
                 if equals(key, "seq") {
                     var value = 0
+                    guard index > start else { return nil }
                     for position in start..<index {
                         let digit = line[position]
                         guard digit >= 0x30, digit <= 0x39, value < Int.max / 10 - 10 else { return nil }

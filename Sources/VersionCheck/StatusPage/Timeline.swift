@@ -336,7 +336,8 @@ package struct TimelineGeometry: Sendable {
         let step = steps.first { span / $0 <= 8 } ?? (span / 8 / 86400).rounded(.up) * 86400
         var ticks: [(x: Double, label: String)] = []
         var time = (start / step).rounded(.up) * step
-        while time <= end, ticks.count < 12 {
+        // A label needs about 70 px: none starts closer than that to the right edge.
+        while time <= end, ticks.count < 12, x(time) <= plotLeft + plotWidth - 70 {
             let text = Timestamps.iso8601(Date(timeIntervalSince1970: time))
             // `11-20` for whole days, `11-20 06:00` otherwise.
             let day = String(text.dropFirst(5).prefix(5))
