@@ -141,13 +141,16 @@ public final class WebDriver: @unchecked Sendable {
     private static func call(port: Int, _ method: String, _ path: String, body: Any?, timeout: Double) async throws -> [String: Any] {
         let client = try RawClient(port: port, receiveTimeout: timeout)
         defer { client.close() }
-        let response: RawResponse
+        // chromedriver answers only requests addressed to the loopback host by name or address.
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         if let body {
             let data = try JSONSerialization.data(withJSONObject: body)
-            response = try await client.request(method, path, body: String(decoding: data, as: UTF8.self), headers: ["Connection: close"])
+            request += "Content-Type: application/json\r\nContent-Length: \(data.count)\r\n\r\n" + String(decoding: data, as: UTF8.self)
         } else {
-            response = try await client.get(path, method: method, headers: ["Connection: close"])
+            request += "\r\n"
         }
+        try client.send(request)
+        let response = try await client.response()
         guard let object = response.json else {
             throw TestFailure("WebDriver \(method) \(path): answer \(response.status) is not JSON: \(response.text.prefix(300))")
         }

@@ -40,6 +40,12 @@ package struct StatusPage: Sendable {
         var html = HTMLText(capacity: 256 << 10)
         html.raw("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
         html.raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+        if mode == .file {
+            // What the server sends as a header: only this page's own script runs, nothing loads.
+            html.raw("<meta http-equiv=\"Content-Security-Policy\"")
+            html.attribute("content", StatusServer.contentSecurityPolicy)
+            html.raw(">")
+        }
         html.raw("<title>Fleet status</title><style>")
         html.raw(Self.style)
         html.raw("</style></head>\n<body")
@@ -231,7 +237,7 @@ package struct StatusPage: Sendable {
 
     /// The latest events, each with an anchor the timeline's marks link to.
     private func events(_ timeline: Timeline, into html: inout HTMLText) {
-        html.raw("<section id=\"events\"><h2>Latest events</h2><p class=\"meta\">")
+        html.raw("<section id=\"events\"><h2>Latest events</h2><p class=\"meta\" id=\"events-meta\">")
         html.text(timeline.latest.count < timeline.total ? "the latest \(timeline.latest.count) of \(timeline.total)" : "all \(timeline.total)")
         html.raw("</p>\n<table class=\"events\"><thead><tr><th>Time</th><th>Service</th><th>Environment</th><th>Event</th><th>Change</th><th>Instance</th></tr></thead><tbody>\n")
         for event in timeline.latest {

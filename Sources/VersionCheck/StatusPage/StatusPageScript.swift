@@ -163,6 +163,8 @@ enum StatusPageScript {
     if (meta) meta.textContent = history.total + " event" + (history.total === 1 ? "" : "s") + " from " + history.since.replace(/\.\d+Z$/, "Z") +
       " to " + history.until.replace(/\.\d+Z$/, "Z") + "; " + t.rowCount + " service" + (t.rowCount === 1 ? "" : "s") +
       " with events, most recently active first" + (t.pages > 1 ? " (page " + t.page + " of " + t.pages + ")" : "");
+    var listed = $("events-meta");
+    if (listed) listed.textContent = history.events.length < history.total ? "the latest " + history.events.length + " of " + history.total : "all " + history.total;
     var tbody = document.querySelector("table.events tbody");
     if (tbody) {
       var rows = history.events.map(function (e) {
