@@ -278,6 +278,44 @@ struct StatusPageBrowserTests {
         await fixture.stop()
     }
 
+    @Test func aDynamoDBStateServesTheSamePage() async throws {
+        let fixture = try StatusFixture()
+        let moto = try await MotoServer.shared()
+        let table = "statuspage-\(UUID().uuidString.prefix(8).lowercased())"
+        let environment = moto.environment(["INFO_TOKEN": "INFO-TOKEN-SECRET-5"])
+        func run(_ arguments: [String]) async throws -> CommandResult {
+            try await runProduct("versioncheck", arguments, environment: environment)
+        }
+        #expect(try await run(["state", "init", "dynamodb://\(table)"]).status == 0)
+        for version in ["1.4.1", "1.4.2"] {
+            fixture.a.version = version
+            let cycle = try await run(["watch", "--once", "--quiet", "--manifest", fixture.manifest, "--state", "dynamodb://\(table)"])
+            #expect(cycle.status == 1, "b drifts: \(cycle.output)")
+        }
+        let file = try await run(["status", "--manifest", fixture.manifest, "--state", "dynamodb://\(table)", "--format", "html"])
+        #expect(file.status == 1, "\(file.stderr)")
+        #expect(file.stdout.contains("<td class=\"c drift\" data-env=\"production\"><span class=\"b drift\">⚠ drift</span>"))
+        #expect(file.stdout.contains("8 events from") && file.stdout.contains("not shown with a DynamoDB state"))
+        #expect(file.stdout.components(separatedBy: "data-kind=\"first-seen\"").count == 5)
+
+        let process = ChildProcess(try Products.executable("versioncheck"),
+                                   ["serve", "--manifest", fixture.manifest, "--state", "dynamodb://\(table)", "--host", "127.0.0.1", "--port", "0"],
+                                   environment: environment)
+        try process.start()
+        let line = try await process.waitForLine(containing: "status page on")
+        let port = try #require(line.split(separator: " ").first { $0.hasPrefix("http://") }.flatMap { URLComponents(string: String($0))?.port })
+        let client = try RawClient(port: port, receiveTimeout: 30)
+        let history = try await client.get("/api/history?env=production")
+        client.close()
+        #expect(history.status == 200)
+        #expect(history.json?["total"] as? Int == 7, "\(history.text.prefix(300))")
+        let ids = (history.json?["events"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []
+        #expect(ids.count == 7 && ids.allSatisfy { $0.contains("@production#") }, "\(ids)")
+        process.send(signal: SIGTERM)
+        #expect(try await process.waitForExit() == 0)
+        await fixture.stop()
+    }
+
     @Test func badUsageExits2AndAMissingStateExits3() async throws {
         let fixture = try StatusFixture()
         for (arguments, message) in [
