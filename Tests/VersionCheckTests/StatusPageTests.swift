@@ -292,7 +292,8 @@ struct StatusPageTests {
         #expect(query.link() == "?service=check%20out%2Fv2&env=production&since=24h&until=2026-11-18&page=2")
         #expect(query.link(service: .some(nil), page: 1) == "?env=production&since=24h&until=2026-11-18")
         #expect(try StatusQuery(query: query.link().dropFirst().description, now: now) == query.withLimit(100))
-        for bad in ["since=yesterday", "page=0", "limit=5000", "since=1h&until=2h", "until=1970-01-01"] {
+        for bad in ["since=yesterday", "page=0", "limit=5000", "since=1h&until=2h", "until=1970-01-01", "since=1e300", "until=1e19",
+                    "since=99999999999h", "since=1969-12-31", "since=60000d"] {
             #expect(throws: UsageError.self, "\(bad)") { try StatusQuery(query: bad, now: now) }
         }
         #expect(try StatusQuery(query: nil, now: now).since == now.addingTimeInterval(-StatusQuery.defaultRange))

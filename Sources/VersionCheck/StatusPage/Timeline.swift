@@ -70,12 +70,19 @@ package struct StatusQuery: Sendable, Equatable {
         guard until.timeIntervalSince(since) <= 20 * 365 * 86400 else { throw UsageError("the range is longer than 20 years") }
     }
 
-    /// `2026-11-20`, `2026-11-20T10:00:00Z`, epoch seconds, or a duration ago: `30m`, `24h`, `7d`.
+    /// `2026-11-20`, `2026-11-20T10:00:00Z`, epoch seconds, or a duration ago: `30m`, `24h`, `7d`;
+    /// nil for anything else, and for times before 1970 or after 9999.
     package static func time(_ text: String, now: Date) -> Date? {
-        if let date = Timestamps.parse(text) ?? Timestamps.parse(text + "T00:00:00Z") { return date }
-        if text.hasSuffix("d"), let days = Double(text.dropLast()), days > 0, days < 100_000 { return now.addingTimeInterval(-days * 86400) }
-        if let ago = try? DurationText.parse(text), ago > .zero { return now.addingTimeInterval(-ago.seconds) }
-        return nil
+        var date: Date?
+        if let parsed = Timestamps.parse(text) ?? Timestamps.parse(text + "T00:00:00Z") {
+            date = parsed
+        } else if text.hasSuffix("d"), let days = Double(text.dropLast()), days > 0, days < 100_000 {
+            date = now.addingTimeInterval(-days * 86400)
+        } else if let ago = try? DurationText.parse(text), ago > .zero {
+            date = now.addingTimeInterval(-ago.seconds)
+        }
+        guard let date, date.timeIntervalSince1970.isFinite, (0...253_402_300_799).contains(date.timeIntervalSince1970) else { return nil }
+        return date
     }
 
     /// The name=value pairs of a query string, percent- and plus-decoded.
