@@ -11,7 +11,7 @@ import Darwin
 package enum VersionCheckCommand {
     package static let help = """
     usage: versioncheck --expect VERSION [options] URL...
-           versioncheck watch | history | status | state init …   (see versioncheck watch --help)
+           versioncheck watch | history | status | serve | state init …   (see versioncheck watch --help)
 
     Confirms the version that each URL reports: reads its JSON body (InfoEndpoint's /info, Spring
     Boot Actuator's /actuator/info, Kubernetes' /version, health+json), compares the version with

@@ -79,7 +79,7 @@ return td ? td.className + '|' + td.textContent : null;
 """
 private let rowsScript = "return Array.from(document.querySelectorAll('#grid-table tbody tr')).filter(t => !t.hidden).map(t => t.getAttribute('data-service'))"
 
-@Suite("status page in a real browser", .serialized)
+@Suite("status page and versioncheck serve, end to end (a real browser, real services)", .serialized)
 struct StatusPageBrowserTests {
     @Test func theServedPageShowsTheFleetAndFollowsItLive() async throws {
         let fixture = try StatusFixture()

@@ -281,6 +281,47 @@ struct StatusPageTests {
         #expect(index.entries.count == 1 && index.entries[0].kind == .recovered)
     }
 
+    @Test func codeDeployDeploymentsComeFromTheOutboxOnceEach() throws {
+        let directory = NSTemporaryDirectory() + "status-outbox-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var failed = CodeDeployDeployment(id: "d-FAILED1", application: "checkout", group: "checkout-prod", status: "Failed")
+        failed.completeTime = t0
+        failed.errorCode = "HEALTH_CONSTRAINTS"
+        var running = CodeDeployDeployment(id: "d-RUNNING", application: "checkout", group: "checkout-prod", status: "InProgress")
+        running.createTime = t0
+        let outbox = try Outbox(path: "\(directory)/deliveries.jsonl")
+        let deployment = Alert.deployment(failed, now: t0)
+        try outbox.enqueue([Delivery(id: "\(deployment.id):ops", channel: "ops", alert: deployment),
+                            Delivery(id: "\(deployment.id):slack", channel: "slack", alert: deployment),
+                            Delivery(id: "codedeploy-d-RUNNING:ops", channel: "ops", alert: Alert.deployment(running, now: t0)),
+                            Delivery(id: "evt-1:ops", channel: "ops", alert: Alert.group([event(.drift, "checkout", at: 0, sequence: 1)],
+                                                                                          state: WatchState.Service())[0])])
+        try outbox.recordEnd("\(deployment.id):ops", state: "delivered", attempts: 1, status: 200, detail: nil)
+        var known: Set<String> = []
+        var found: [TimelineEvent] = []
+        let offset = try StatusSource.readDeployments(path: "\(directory)/deliveries.jsonl", from: 0, known: &known) { found.append($0) }
+        #expect(found.count == 1, "one deployment that ended, once whatever its channels")
+        #expect(found.first?.kind == .codeDeployFailed && found.first?.service == "checkout" && found.first?.environment == "checkout-prod")
+        #expect(found.first?.change.hasPrefix("deployment d-FAILED1 failed") == true)
+        // Read again from where it stopped: nothing new; from the start: nothing known is added twice.
+        #expect(try StatusSource.readDeployments(path: "\(directory)/deliveries.jsonl", from: offset, known: &known) { found.append($0) } == offset)
+        _ = try StatusSource.readDeployments(path: "\(directory)/deliveries.jsonl", from: 0, known: &known) { found.append($0) }
+        #expect(found.count == 1)
+
+        var history = index([event(.deployed, "checkout", at: -60, sequence: 1, from: "1", to: "2")])
+        history.add(try #require(found.first))
+        history.sort()
+        let timeline = Timeline(index: history, query: query(since: -3600, until: 3600))
+        #expect(timeline.total == 2 && timeline.latest.first?.kind == .codeDeployFailed)
+        #expect(timeline.rows.first?.marks.first?.kind == .codeDeployFailed, "more severe than a deployment")
+        let api = StatusAPI.history(timeline, query: query(since: -3600, until: 3600), redactor: Redactor())
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(api.utf8)) as? [String: Any])
+        let latest = try #require((document["events"] as? [[String: Any]])?.first)
+        #expect(latest["kind"] as? String == "codedeploy-failed" && latest["id"] as? String == "codedeploy-d-FAILED1")
+        #expect(((latest["stored"] as? [String: Any])?["deployment"] as? [String: Any])?["status"] as? String == "Failed")
+    }
+
     // MARK: Queries
 
     @Test func queriesReadTheirParametersAndWriteLinks() throws {
