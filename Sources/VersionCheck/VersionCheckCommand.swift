@@ -11,7 +11,7 @@ import Darwin
 package enum VersionCheckCommand {
     package static let help = """
     usage: versioncheck --expect VERSION [options] URL...
-           versioncheck watch | history | status | state init …   (see versioncheck watch --help)
+           versioncheck watch | history | status | serve | state init …   (see versioncheck watch --help)
 
     Confirms the version that each URL reports: reads its JSON body (InfoEndpoint's /info, Spring
     Boot Actuator's /actuator/info, Kubernetes' /version, health+json), compares the version with
@@ -84,7 +84,7 @@ package enum VersionCheckCommand {
             }
             arguments = line.split(whereSeparator: \.isWhitespace).map(String.init)
         }
-        if let command = arguments.first, ["watch", "history", "status", "state"].contains(command) {
+        if let command = arguments.first, ["watch", "history", "status", "state", "serve"].contains(command) {
             return await WatchCommand.main(command, Array(arguments.dropFirst()), environment: environment)
         }
         let console = Console()

@@ -25,6 +25,8 @@ package enum DurationText {
             case "h": seconds = value * 3600
             default: throw failure
             }
+            // Past about 290 years the nanoseconds do not fit in 64 bits: not a duration anyone means.
+            guard seconds < 9e9 else { throw failure }
             total += .nanoseconds(Int64((seconds * 1e9).rounded()))
         }
         return total

@@ -7,7 +7,8 @@ package enum WatchCommand {
     package static let help = """
     usage: versioncheck watch --manifest MANIFEST [--state STATE] [--every DURATION | --once] [options]
            versioncheck history [SERVICE] [--env ENV] [--since DATE] [--limit N] [--state STATE] [--format table|json]
-           versioncheck status --manifest MANIFEST [--state STATE] [--format table|json]
+           versioncheck status --manifest MANIFEST [--state STATE] [--format table|json|html] [--since DATE] [--until DATE]
+           versioncheck serve --manifest MANIFEST [--state STATE] [--port PORT] [options]
            versioncheck state init STATE
 
     watch reads every service of the manifest each cycle, compares each instance with what
@@ -52,16 +53,36 @@ package enum WatchCommand {
           --format table|json
 
     status reads every service now; with --state it shows what the watchers last recorded instead.
+    --format html writes the status page: one self-contained file (no outside scripts, fonts or
+    styles, readable without JavaScript) with a grid of services × environments and, with
+    --state, a timeline of the history from --since (default 7d) to --until (default now).
+
+    serve serves that page live, with GET /api/status and GET /api/history (JSON), /metrics,
+    /info and /health. It reads the state without locking it (watchers keep running) and
+    watches nothing itself.
+
+    serve options:
+          --port PORT               (default 8080; 0: any free port, printed)
+          --host HOST               (default 0.0.0.0; 127.0.0.1 with --trusted-proxy-header)
+          --token-file PATH         require "Authorization: Bearer <token>" (browsers sign in
+                                    once with a form and keep a cookie), the token read from PATH
+          --trusted-proxy-header NAME
+                                    let in requests that carry the header NAME, set by an
+                                    authenticating proxy in front (X-Forwarded-User,
+                                    X-Auth-Request-Email); either this or the token suffices
+          --refresh DURATION        how often the page updates itself (default 10s)
 
     As an AWS Lambda function (provided.al2023, the binary as bootstrap): 'watch --once' runs one
     cycle per invocation and answers with its summary; without arguments the command line is
     taken from VERSIONCHECK_ARGS.
 
-    exit status: 0 fine; 1 (watch --once, status) drift or an unreachable service is open;
+    exit status: 0 fine (serve: stopped by SIGTERM or SIGINT); 1 (watch --once, status) drift or
+    an unreachable service is open;
     2 the manifest, an AWS setting (no region, a bad endpoint) or the command line is wrong (the
     message names the JSON path, setting or flag); 3 the state cannot be used (another watcher
     holds the directory, no such table), or AWS credentials are missing or refused (the message
-    lists the sources tried), or AWS cannot be reached.
+    lists the sources tried), or AWS cannot be reached (serve: also when its port cannot be
+    listened on).
     """
 
     static let spec: ArgumentList.Spec = {
@@ -81,7 +102,13 @@ package enum WatchCommand {
         spec.option("--env", hint: "an environment name")
         spec.option("--since", hint: "a date (2026-11-20) or a duration ago (24h, 7d)")
         spec.option("--limit", hint: "a whole number")
-        spec.option("--format", hint: "table or json")
+        spec.option("--format", hint: "table, json or html")
+        spec.option("--until", hint: "a date (2026-11-20) or a duration ago (1h)")
+        spec.option("--port", hint: "a port from 0 to 65535")
+        spec.option("--host", hint: "an address to listen on")
+        spec.option("--token-file", hint: "a file holding the bearer token")
+        spec.option("--trusted-proxy-header", hint: "a header name, such as X-Forwarded-User")
+        spec.option("--refresh", hint: "a duration: 5s, 1m")
         return spec
     }()
 
@@ -94,14 +121,17 @@ package enum WatchCommand {
                 return 0
             }
             // One spec for the three commands: a flag of another one is an error, not ignored.
+            let serveOnly = ["--port", "--host", "--token-file", "--trusted-proxy-header", "--refresh"]
             let belongs: [String: [String]] = [
-                "watch": ["--env", "--since", "--limit", "--format"],
+                "watch": ["--env", "--since", "--until", "--limit", "--format"] + serveOnly,
                 "history": ["--manifest", "--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host", "--quiet",
-                            "--registrations-token-file"],
+                            "--registrations-token-file", "--until"] + serveOnly,
                 "status": ["--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host",
-                           "--env", "--since", "--limit", "--quiet", "--registrations-token-file"],
+                           "--env", "--limit", "--quiet", "--registrations-token-file"] + serveOnly,
                 "state": ["--manifest", "--state", "--every", "--once", "--deliver-within", "--shard", "--metrics-port",
-                          "--metrics-host", "--env", "--since", "--limit", "--format", "--registrations-token-file"],
+                          "--metrics-host", "--env", "--since", "--until", "--limit", "--format", "--registrations-token-file"] + serveOnly,
+                "serve": ["--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host", "--env", "--since",
+                          "--until", "--limit", "--format", "--registrations-token-file"],
             ]
             for flag in belongs[command] ?? [] where list.has(flag) || list.value(flag) != nil {
                 throw UsageError("\(flag) does not apply to versioncheck \(command)")
@@ -110,6 +140,7 @@ package enum WatchCommand {
             case "watch": return try await watch(list, environment: environment)
             case "history": return try await history(list, environment: environment)
             case "state": return try await state(list, environment: environment)
+            case "serve": return try await serve(list, environment: environment)
             default: return try await status(list, environment: environment)
             }
         } catch let error as UsageError {
@@ -492,126 +523,52 @@ package enum WatchCommand {
     }
 
     /// Every service in every environment, read now: the live version, flagged where staging
-    /// and production differ and where the expected version is not met.
+    /// and production differ and where the expected version is not met. As a table, JSON, or
+    /// the status page (HTML, with the history's timeline when `--state` is given).
     static func status(_ list: ArgumentList, environment: [String: String]) async throws -> Int32 {
         guard let manifestText = list.value("--manifest") else { throw UsageError("--manifest FILE is required") }
         let source = try ManifestSource(manifestText)
         let location = try list.value("--state").map { text throws(UsageError) in try StoreLocation(text) }
         let format = list.value("--format") ?? "table"
-        guard format == "table" || format == "json" else { throw UsageError("--format: '\(format)' is not table or json") }
+        guard ["table", "json", "html"].contains(format) else { throw UsageError("--format: '\(format)' is not table, json or html") }
+        var query = StatusQuery()
+        for option in ["--since", "--until"] {
+            guard let value = list.value(option) else { continue }
+            guard format == "html" else { throw UsageError("\(option) applies to --format html (the timeline's range)") }
+            try query.set(String(option.dropFirst(2)), value)
+        }
+        try query.check()
         var needsAWS = source.needsAWS
         if case .dynamoDB? = location { needsAWS = true }
         let aws = needsAWS ? try AWSClient(environment: environment) : nil
         let manifest = try await source.load(environment: environment, aws: aws)
-        // Each service's instances: the version each reports (nil: unreachable).
-        let observed: [[String?]]
+        let status: FleetStatus
+        var snapshot: StatusSnapshot?
         if let location {
-            let state = try await recordedState(location, aws: aws, services: manifest.services)
-            observed = manifest.services.map { service in
-                service.urls.map { url in
-                    state.services[service.key]?.instances[Redaction.url(url)].flatMap { $0.unreachable ? nil : $0.version }
-                }
+            if format == "html" {
+                // The page: the status and the history, read as `serve` reads them.
+                snapshot = try await StatusSource(manifest: manifest, location: location, aws: aws, minimumInterval: .zero).current()
+                status = snapshot!.status
+            } else {
+                let state = try await recordedState(location, aws: aws, services: manifest.services)
+                status = FleetStatus(manifest: manifest, observed: FleetStatus.observed(in: state, manifest: manifest), state: state)
             }
         } else {
-            observed = await readNow(manifest)
-        }
-
-        struct Cell {
-            var versions: [(version: String, count: Int)]
-            var unreachable: Int
-            var expected: VersionExpectation?
-            var drift: Bool
-            var display: String {
-                var text = versions.isEmpty ? "-" : versions.count == 1 ? versions[0].version
-                    : versions.map { "\($0.count)× \($0.version)" }.joined(separator: ", ")
-                if unreachable > 0 { text += versions.isEmpty ? " (unreachable)" : " (+\(unreachable) unreachable)" }
-                return text
-            }
-        }
-        var cells: [String: [String: Cell]] = [:]
-        var serviceOrder: [String] = []
-        var environments: [String] = []
-        for (service, versions) in zip(manifest.services, observed) {
-            var counts: [String: Int] = [:]
-            var unreachable = 0
-            for version in versions {
-                if let version { counts[version, default: 0] += 1 } else { unreachable += 1 }
-            }
-            var expectation: VersionExpectation?
-            if case .literal(let literal)? = service.expect { expectation = literal }
-            let drift = expectation.map { expected in counts.keys.contains { !expected.matches($0) } } ?? false
-            let versions = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) }
-            cells[service.name, default: [:]][service.environment] = Cell(versions: versions, unreachable: unreachable,
-                                                                         expected: expectation, drift: drift)
-            if !serviceOrder.contains(service.name) { serviceOrder.append(service.name) }
-            if !environments.contains(service.environment) { environments.append(service.environment) }
-        }
-        let rank = ["development": 0, "dev": 0, "test": 1, "qa": 1, "staging": 2, "stage": 2, "preprod": 3, "production": 4, "prod": 4]
-        environments.sort { (rank[$0] ?? 5, $0) < (rank[$1] ?? 5, $1) }
-
-        var problems = false
-        var notes: [String] = []
-        for service in serviceOrder {
-            for environment in environments {
-                guard let cell = cells[service]?[environment] else { continue }
-                if cell.drift {
-                    problems = true
-                    notes.append("\(service) (\(environment)): expected \(cell.expected!.description), live \(cell.display)")
-                }
-                if cell.unreachable > 0 {
-                    problems = true
-                    notes.append("\(service) (\(environment)): \(cell.unreachable) instance\(cell.unreachable == 1 ? "" : "s") unreachable")
-                }
-            }
-            let byEnvironment = cells[service] ?? [:]
-            let staging = byEnvironment.first { ["staging", "stage"].contains($0.key) }?.value
-            let production = byEnvironment.first { ["production", "prod"].contains($0.key) }?.value
-            if let staging, let production, Set(staging.versions.map(\.version)) != Set(production.versions.map(\.version)) {
-                notes.append("\(service): staging runs \(staging.display), production \(production.display)")
-            }
+            status = FleetStatus(manifest: manifest, observed: await readNow(manifest))
         }
 
         let console = Console()
-        if format == "json" {
-            var json = JSONText()
-            json.object { json in
-                json.key("services")
-                json.array { json in
-                    for service in serviceOrder {
-                        for environment in environments {
-                            guard let cell = cells[service]?[environment] else { continue }
-                            json.object { json in
-                                json.member("service", service)
-                                json.member("environment", environment)
-                                json.key("versions")
-                                json.versionCounts(cell.versions)
-                                json.key("unreachable")
-                                json.number(cell.unreachable)
-                                json.member("expected", cell.expected?.description)
-                                json.key("drift")
-                                json.bool(cell.drift)
-                            }
-                        }
-                    }
-                }
-                json.key("notes")
-                json.array { json in for note in notes { json.string(note) } }
-            }
-            console.line(manifest.redactor.redact(json.text))
-        } else {
-            var rows = [["SERVICE"] + environments.map { $0.uppercased() }]
-            for service in serviceOrder {
-                rows.append([service] + environments.map { environment in
-                    guard let cell = cells[service]?[environment] else { return "" }
-                    return cell.display + (cell.drift ? " ≠ \(cell.expected!.description)" : "")
-                })
-            }
-            for line in TextTable.render(rows) { console.line(line) }
-            if !notes.isEmpty {
-                console.line("")
-                for note in notes { console.line("  " + manifest.redactor.redact(note)) }
-            }
+        switch format {
+        case "json":
+            console.line(status.json)
+        case "html":
+            var page = StatusPage(status: status, timeline: snapshot.map { Timeline(index: $0.index, query: query) }, query: query, mode: .file)
+            page.redactor = manifest.redactor
+            page.notes = snapshot?.notes ?? ["No history: give the watchers' --state to see what changed, and when."]
+            console.out(page.render())
+        default:
+            for line in status.tableLines { console.line(line) }
         }
-        return problems ? 1 : 0
+        return status.hasProblems ? 1 : 0
     }
 }
