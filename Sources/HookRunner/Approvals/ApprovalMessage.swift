@@ -186,71 +186,12 @@ package struct ApprovalMessage: Sendable {
     /// Teams through a Workflows webhook: an Adaptive Card 1.2 with the message, its facts and
     /// `Action.OpenUrl` actions.
     var teams: String {
-        var json = JSONText()
-        json.object { json in
-            json.member("type", "message")
-            json.key("attachments")
-            json.array { json in
-                json.object { json in
-                    json.member("contentType", "application/vnd.microsoft.card.adaptive")
-                    json.key("contentUrl")
-                    json.null()
-                    json.key("content")
-                    json.object { json in
-                        json.member("$schema", "http://adaptivecards.io/schemas/adaptive-card.json")
-                        json.member("type", "AdaptiveCard")
-                        json.member("version", "1.2")
-                        json.key("body")
-                        json.array { json in
-                            json.object { json in
-                                json.member("type", "TextBlock")
-                                json.member("text", preApproved == nil ? "⏸️ Approval needed" : "✅ Pre-approved (\(preApproved ?? ""))")
-                                json.member("weight", "Bolder")
-                                json.member("size", "Medium")
-                                json.key("wrap")
-                                json.bool(true)
-                            }
-                            json.object { json in
-                                json.member("type", "TextBlock")
-                                json.member("text", request.message ?? request.subject)
-                                json.key("wrap")
-                                json.bool(true)
-                            }
-                            if !facts.isEmpty {
-                                json.object { json in
-                                    json.member("type", "FactSet")
-                                    json.key("facts")
-                                    json.array { json in
-                                        for (title, value) in facts {
-                                            json.object { json in
-                                                json.member("title", title)
-                                                json.member("value", value)
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        json.key("actions")
-                        json.array { json in
-                            for button in buttons {
-                                json.object { json in
-                                    json.member("type", "Action.OpenUrl")
-                                    json.member("title", button.title)
-                                    json.member("url", button.url)
-                                    switch button.decision {
-                                    case .approve?: json.member("style", "positive")
-                                    case .rollback?: json.member("style", "destructive")
-                                    case nil: break
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return json.text
+        TeamsCard.message(title: preApproved == nil ? "⏸️ Approval needed" : "✅ Pre-approved (\(preApproved ?? ""))",
+                          paragraphs: [request.message ?? request.subject], facts: facts.map { (title: $0.0, value: $0.1) },
+                          links: buttons.map { button in
+                              TeamsCard.Link(title: button.title, url: button.url,
+                                             style: button.decision.map { $0 == .approve ? "positive" : "destructive" })
+                          })
     }
 
     /// Discord webhook: the headline as content, an embed whose description holds the links as

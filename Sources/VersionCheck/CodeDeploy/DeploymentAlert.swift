@@ -303,49 +303,9 @@ extension AlertRenderer {
 
     /// Teams: an Adaptive Card with the summary and a FactSet of the deployment's facts.
     static func deploymentTeams(_ alert: Alert, _ deployment: CodeDeployDeployment) -> String {
-        var json = JSONText()
-        json.object { json in
-            json.member("type", "message")
-            json.key("attachments")
-            json.array { json in
-                json.object { json in
-                    json.member("contentType", "application/vnd.microsoft.card.adaptive")
-                    json.key("contentUrl")
-                    json.null()
-                    json.key("content")
-                    json.object { json in
-                        json.member("$schema", "http://adaptivecards.io/schemas/adaptive-card.json")
-                        json.member("type", "AdaptiveCard")
-                        json.member("version", "1.2")
-                        json.key("body")
-                        json.array { json in
-                            json.object { json in
-                                json.member("type", "TextBlock")
-                                json.member("text", "\(deploymentEmoji(deployment)) \(alert.summary)")
-                                json.member("weight", "Bolder")
-                                json.member("size", "Medium")
-                                json.member("color", deployment.outcome == .succeeded ? "Good" : deployment.outcome == .failed ? "Attention" : "Warning")
-                                json.key("wrap")
-                                json.bool(true)
-                            }
-                            json.object { json in
-                                json.member("type", "FactSet")
-                                json.key("facts")
-                                json.array { json in
-                                    for (title, value) in deployment.facts {
-                                        json.object { json in
-                                            json.member("title", title)
-                                            json.member("value", value)
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return json.text
+        TeamsCard.message(title: "\(deploymentEmoji(deployment)) \(alert.summary)",
+                          color: deployment.outcome == .succeeded ? "Good" : deployment.outcome == .failed ? "Attention" : "Warning",
+                          facts: deployment.facts)
     }
 
     /// Discord: an embed coloured by outcome, with the facts as fields.

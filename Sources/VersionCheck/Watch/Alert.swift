@@ -328,48 +328,7 @@ package enum AlertRenderer {
     /// Teams through a Workflows webhook: a message with an Adaptive Card (title and facts).
     static func teams(_ alert: Alert) -> String {
         if alert.kind == .deployment, let deployment = alert.deployment { return deploymentTeams(alert, deployment) }
-        var json = JSONText()
-        json.object { json in
-            json.member("type", "message")
-            json.key("attachments")
-            json.array { json in
-                json.object { json in
-                    json.member("contentType", "application/vnd.microsoft.card.adaptive")
-                    json.key("contentUrl")
-                    json.null()
-                    json.key("content")
-                    json.object { json in
-                        json.member("$schema", "http://adaptivecards.io/schemas/adaptive-card.json")
-                        json.member("type", "AdaptiveCard")
-                        json.member("version", "1.2")
-                        json.key("body")
-                        json.array { json in
-                            json.object { json in
-                                json.member("type", "TextBlock")
-                                json.member("text", "\(emoji(alert)) \(alert.summary)")
-                                json.member("weight", "Bolder")
-                                json.member("size", "Medium")
-                                json.key("wrap")
-                                json.bool(true)
-                            }
-                            json.object { json in
-                                json.member("type", "FactSet")
-                                json.key("facts")
-                                json.array { json in
-                                    for (title, value) in facts(alert) {
-                                        json.object { json in
-                                            json.member("title", title)
-                                            json.member("value", value)
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return json.text
+        return TeamsCard.message(title: "\(emoji(alert)) \(alert.summary)", facts: facts(alert))
     }
 
     /// Discord webhook: an embed within Discord's limits (title 256, description 4096, field 1024).
