@@ -1,3 +1,4 @@
+import DeployVerifyKit
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML

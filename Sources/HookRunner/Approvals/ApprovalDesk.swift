@@ -238,6 +238,7 @@ package enum ApprovalPage {
         var html = request.message.map { "<p class=\"message\">\(escape($0))</p>\n" } ?? ""
         var rows: [(String, String)] = []
         if let service = request.service { rows.append(("Service", service)) }
+        if let environment = request.environment { rows.append(("Environment", environment)) }
         if let version = request.version { rows.append(("Version", version)) }
         if let build = request.build { rows.append(("Build", build)) }
         if let phase = request.phase { rows.append(("Phase", phase)) }

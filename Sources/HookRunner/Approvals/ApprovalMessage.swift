@@ -41,6 +41,7 @@ package struct ApprovalMessage: Sendable {
     package var facts: [(String, String)] {
         var facts: [(String, String)] = []
         if let service = request.service { facts.append(("Service", service)) }
+        if let environment = request.environment { facts.append(("Environment", environment)) }
         if let version = request.version { facts.append(("Version", version)) }
         if let build = request.build { facts.append(("Build", build)) }
         if let phase = request.phase { facts.append(("Phase", phase)) }

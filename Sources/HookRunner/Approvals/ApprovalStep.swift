@@ -96,6 +96,7 @@ extension PhaseRunner {
         let started = options.now()
         var request = ApprovalRecord(time: started, event: .requested, request: Self.newRequestID())
         request.service = approval.service
+        request.environment = approval.environment
         request.version = approval.version
         request.build = approval.build
         request.phase = settings.phase

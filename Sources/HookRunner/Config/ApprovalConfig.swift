@@ -16,6 +16,9 @@ package struct ApprovalSpec: Sendable {
     /// Who may decide; empty: anyone with the link.
     package var approvers: [String] = []
     package var service: String?
+    /// The environment decided for: recorded with every decision (versioncheck's status page
+    /// places the decision there).
+    package var environment: String?
     package var version: String?
     package var build: String?
     /// Buttons (Slack, Teams) or links (Discord, webhook) beside the decision: dashboards, logs.
@@ -43,7 +46,7 @@ extension ConfigReader {
 
     func approval(_ value: JSONValue, _ path: String) throws(ConfigError) -> ApprovalSpec {
         let object = try self.object(value, path, allowed: ["message", "channels", "timeout", "onTimeout", "preApprove", "approvers",
-                                                           "service", "version", "build", "links"])
+                                                           "service", "environment", "version", "build", "links"])
         guard let channelList = object["channels"] else {
             throw error(path, "needs channels: the names of channels (from the file's channels) to post the request to")
         }
@@ -74,6 +77,7 @@ extension ConfigReader {
         }
         if let approvers = object["approvers"] { spec.approvers = try strings(approvers, join(path, "approvers")) }
         if let service = object["service"] { spec.service = try string(service, join(path, "service")) }
+        if let environment = object["environment"] { spec.environment = try string(environment, join(path, "environment")) }
         if let version = object["version"] { spec.version = try string(version, join(path, "version")) }
         if let build = object["build"] { spec.build = try string(build, join(path, "build")) }
         if let links = object["links"] {
@@ -109,6 +113,7 @@ package struct PlannedApproval: Sendable {
     package var preApproved: Bool
     package var approvers: [String]
     package var service: String?
+    package var environment: String?
     package var version: String?
     package var build: String?
     package var links: [(title: String, url: String)]
@@ -146,6 +151,7 @@ extension PhasePlan {
             }
         }
         let service = try spec.service.map { value throws(ConfigError) in try expand(value, "\(path).service") }
+        let environment = try spec.environment.map { value throws(ConfigError) in try expand(value, "\(path).environment") }?.nonEmpty
         let version = try spec.version.map { value throws(ConfigError) in try expand(value, "\(path).version") }
         let build = try spec.build.map { value throws(ConfigError) in try expand(value, "\(path).build") }
         var message: String
@@ -180,8 +186,8 @@ extension PhasePlan {
             preApproved = truth
         }
         return PlannedApproval(message: message, channels: channels, timeout: check.timeout, onTimeout: spec.onTimeout,
-                               preApproved: preApproved, approvers: approvers, service: service, version: version, build: build,
-                               links: links)
+                               preApproved: preApproved, approvers: approvers, service: service, environment: environment,
+                               version: version, build: build, links: links)
     }
 }
 

@@ -8,8 +8,9 @@ import Glibc
 import Darwin
 #endif
 
-/// What the timeline shows: the watcher's event kinds, and the outcomes of CodeDeploy
-/// deployments (read from the alert outbox, where they are kept as alerts).
+/// What the timeline shows: the watcher's event kinds, the outcomes of CodeDeploy deployments
+/// (read from the alert outbox, or the `deployments` items of a DynamoDB state), and the
+/// decisions of hookrunner's approval steps (read from their trail, `--approvals`).
 package enum TimelineKind: String, Sendable, CaseIterable {
     case firstSeen = "first-seen"
     case deployed
@@ -20,6 +21,14 @@ package enum TimelineKind: String, Sendable, CaseIterable {
     case codeDeploySucceeded = "codedeploy-succeeded"
     case codeDeployFailed = "codedeploy-failed"
     case codeDeployStopped = "codedeploy-stopped"
+    /// A person approved on the link.
+    case approvalApproved = "approval-approved"
+    /// A person decided to roll back.
+    case approvalRolledBack = "approval-rolled-back"
+    /// Nobody decided in time (the record's `outcome` says what that meant).
+    case approvalTimedOut = "approval-timed-out"
+    /// `--pre-approve` or the step's `preApprove`: passed without waiting.
+    case approvalPreApproved = "approval-pre-approved"
 
     package init(_ kind: WatchEvent.Kind) {
         switch kind {
@@ -35,15 +44,35 @@ package enum TimelineKind: String, Sendable, CaseIterable {
     /// Which kind a bucket of several events shows: the one that most needs a look.
     package var severity: Int {
         switch self {
-        case .unreachable: 8
-        case .drift: 7
-        case .codeDeployFailed: 6
-        case .rolledBack: 5
-        case .codeDeployStopped: 4
-        case .deployed: 3
-        case .codeDeploySucceeded: 2
-        case .recovered: 1
+        case .unreachable: 12
+        case .drift: 11
+        case .codeDeployFailed: 10
+        case .rolledBack: 9
+        case .approvalRolledBack: 8
+        case .approvalTimedOut: 7
+        case .codeDeployStopped: 6
+        case .deployed: 5
+        case .approvalApproved: 4
+        case .codeDeploySucceeded: 3
+        case .recovered: 2
+        case .approvalPreApproved: 1
         case .firstSeen: 0
+        }
+    }
+
+    /// Whether events of the kind come from a watcher's history (the rest are held in memory).
+    package var isHistory: Bool {
+        switch self {
+        case .firstSeen, .deployed, .rolledBack, .drift, .unreachable, .recovered: true
+        default: false
+        }
+    }
+
+    /// An approval decision: its environment may be empty, meaning every environment of the service.
+    package var isApproval: Bool {
+        switch self {
+        case .approvalApproved, .approvalRolledBack, .approvalTimedOut, .approvalPreApproved: true
+        default: false
         }
     }
 
@@ -59,6 +88,10 @@ package enum TimelineKind: String, Sendable, CaseIterable {
         case .codeDeploySucceeded: "CodeDeploy succeeded"
         case .codeDeployFailed: "CodeDeploy failed"
         case .codeDeployStopped: "CodeDeploy stopped"
+        case .approvalApproved: "approved"
+        case .approvalRolledBack: "roll-back decided"
+        case .approvalTimedOut: "approval timed out"
+        case .approvalPreApproved: "pre-approved"
         }
     }
 
@@ -74,36 +107,56 @@ package enum TimelineKind: String, Sendable, CaseIterable {
         case .codeDeploySucceeded: "■"
         case .codeDeployFailed: "☒"
         case .codeDeployStopped: "□"
+        case .approvalApproved: "★"
+        case .approvalRolledBack: "⊘"
+        case .approvalTimedOut: "◌"
+        case .approvalPreApproved: "☆"
         }
     }
 }
 
-/// One event as the page details it: a watcher's event or a CodeDeploy deployment.
+/// One event as the page details it: a watcher's event, a CodeDeploy deployment or an approval
+/// decision.
 package struct TimelineEvent: Sendable {
     package var kind: TimelineKind
     package var time: Date
     package var service: String
+    /// Empty for an approval decision whose step names no environment: every environment of
+    /// the service.
     package var environment: String
-    /// `evt-12`, `checkout@production#42.1` (DynamoDB), `codedeploy-d-AB1`.
+    /// `evt-12`, `checkout@production#42.1` (DynamoDB), `codedeploy-d-AB1`, `apr-3f9c0e6d2b7a8145`.
     package var id: String
-    /// The instance's URL (credentials masked); empty for a deployment.
+    /// The instance's URL (credentials masked); empty for a deployment or a decision.
     package var instance: String
-    /// `1.4.1 → 1.4.2`, `1.4.1 (expected 1.4.2)`, the deployment's headline.
+    /// `1.4.1 → 1.4.2`, `1.4.1 (expected 1.4.2)`, the deployment's headline, the decision.
     package var change: String
-    /// The event as stored (a history line, or the deployment alert's payload), for the API.
+    /// The event as stored (a history line, the deployment alert's payload, the decision's
+    /// record), for the API.
     package var json: String {
         switch stored {
         case .event(let event): event.jsonLine
-        case .alert(let json): json
+        case .json(let json): json
         }
     }
 
     private enum Stored: Sendable {
         case event(WatchEvent)
-        case alert(String)
+        case json(String)
     }
 
     private let stored: Stored
+
+    /// An event of another source than the history, stored as `json`.
+    init(kind: TimelineKind, time: Date, service: String, environment: String, id: String, change: String, json: String) {
+        self.kind = kind
+        self.time = time
+        self.service = service
+        self.environment = environment
+        self.id = id
+        self.instance = ""
+        self.change = change
+        stored = .json(json)
+    }
 
     package init(_ event: WatchEvent) {
         kind = TimelineKind(event.kind)
@@ -122,21 +175,18 @@ package struct TimelineEvent: Sendable {
         stored = .event(event)
     }
 
-    /// A deployment alert of the outbox; nil for any other alert or one still running.
+    /// A deployment alert (of the outbox, or a DynamoDB state's `deployments` item); nil for any
+    /// other alert or one still running.
     package init?(deployment alert: Alert) {
         guard alert.kind == .deployment, let deployment = alert.deployment, let outcome = deployment.outcome else { return nil }
+        let kind: TimelineKind
         switch outcome {
         case .succeeded: kind = .codeDeploySucceeded
         case .failed: kind = .codeDeployFailed
         case .stopped: kind = .codeDeployStopped
         }
-        time = alert.time
-        service = alert.service
-        environment = alert.environment
-        id = alert.id
-        instance = ""
-        change = deployment.headline
-        stored = .alert(alert.json)
+        self.init(kind: kind, time: alert.time, service: alert.service, environment: alert.environment, id: alert.id,
+                  change: deployment.headline, json: alert.json)
     }
 }
 
@@ -238,8 +288,8 @@ package struct HistoryIndex: Sendable {
         }
         let size = UInt64(info.st_size)
         if self.path != path || size < offset {
-            // A new index: only the held events of another source are kept.
-            let kept = held.filter { $0.kind.rawValue.hasPrefix("codedeploy") }
+            // A new index: only the held events of other sources are kept.
+            let kept = held.filter { !$0.kind.isHistory }
             self = HistoryIndex()
             for event in kept { add(event) }
             self.path = path

@@ -37,8 +37,9 @@ extension WatchCommand {
         let aws = needsAWS ? try AWSClient(environment: environment) : nil
         let manifest = try await source.load(environment: environment, aws: aws)
         var interval = Duration.seconds(1)
-        if case .dynamoDB = location { interval = max(.seconds(15), refresh) } // each read is a Query and a Scan
-        let statusSource = StatusSource(manifest: manifest, location: location, aws: aws, minimumInterval: interval)
+        if case .dynamoDB = location { interval = max(.seconds(15), refresh) } // each read is two Queries and a Scan
+        let statusSource = StatusSource(manifest: manifest, location: location, aws: aws, minimumInterval: interval,
+                                        approvals: list.value("--approvals"))
         _ = try await statusSource.current() // a state that cannot be read is an error now, not on the first visit
 
         let access = StatusAccess(token: token, proxyHeader: proxyHeader)

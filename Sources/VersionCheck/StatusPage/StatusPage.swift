@@ -258,7 +258,7 @@ package struct StatusPage: Sendable {
         html.raw("</time></td><td>")
         html.text(redactor.redact(event.service))
         html.raw("</td><td>")
-        html.text(redactor.redact(event.environment))
+        html.text(event.environment.isEmpty ? "all" : redactor.redact(event.environment))
         html.raw("</td><td class=\"k-\(event.kind.rawValue)\">")
         html.text(event.kind.icon + " " + event.kind.label)
         html.raw("</td><td>")
@@ -297,6 +297,7 @@ package struct StatusPage: Sendable {
     svg .bar{fill:#8c959f}svg .bar:hover{fill:var(--dep)}svg .row a text{font-size:10px;font-weight:600;fill:var(--fg)}
     .k-first-seen{color:#6e7781}.k-deployed{color:var(--dep)}.k-rolled-back{color:var(--mixed)}.k-drift{color:var(--drift)}.k-unreachable{color:var(--down)}
     .k-recovered{color:var(--ok)}.k-codedeploy-succeeded{color:#2da44e}.k-codedeploy-failed{color:#a40e26}.k-codedeploy-stopped{color:#57606a}
+    .k-approval-approved{color:#0969da}.k-approval-rolled-back{color:#9a6700}.k-approval-timed-out{color:#953800}.k-approval-pre-approved{color:#6639ba}
     .events td.i{color:var(--muted);font-size:12px;word-break:break-all}.events tr:target{outline:2px solid var(--dep)}
     .pager{margin:6px 0}.empty,.note{color:var(--muted)}footer{margin-top:24px;color:var(--muted);font-size:12px}
     [hidden]{display:none!important}
@@ -320,6 +321,10 @@ package enum TimelineSVG {
         case .codeDeploySucceeded: "#2da44e"
         case .codeDeployFailed: "#a40e26"
         case .codeDeployStopped: "#57606a"
+        case .approvalApproved: "#0969da"
+        case .approvalRolledBack: "#9a6700"
+        case .approvalTimedOut: "#953800"
+        case .approvalPreApproved: "#6639ba"
         }
     }
 
@@ -342,6 +347,14 @@ package enum TimelineSVG {
                 text += "<rect x=\"1\" y=\"1\" width=\"10\" height=\"10\" fill=\"#fff\" stroke=\"\(c)\" stroke-width=\"2\"/>"
                     + "<path d=\"M3 3L9 9M9 3L3 9\" stroke=\"\(c)\" stroke-width=\"2\"/>"
             case .codeDeployStopped: text += "<rect x=\"2\" y=\"2\" width=\"8\" height=\"8\" fill=\"#fff\" stroke=\"\(c)\" stroke-width=\"2\"/>"
+            case .approvalApproved: text += "<path d=\"M6 0L7.8 4.2L12 4.6L8.8 7.4L9.7 12L6 9.6L2.3 12L3.2 7.4L0 4.6L4.2 4.2Z\" fill=\"\(c)\"/>"
+            case .approvalRolledBack:
+                text += "<circle cx=\"6\" cy=\"6\" r=\"4.5\" fill=\"#fff\" stroke=\"\(c)\" stroke-width=\"2\"/>"
+                    + "<path d=\"M3 9L9 3\" stroke=\"\(c)\" stroke-width=\"2\"/>"
+            case .approvalTimedOut:
+                text += "<circle cx=\"6\" cy=\"6\" r=\"4.5\" fill=\"#fff\" stroke=\"\(c)\" stroke-width=\"2\" stroke-dasharray=\"2 1.5\"/>"
+            case .approvalPreApproved:
+                text += "<path d=\"M6 1L7.5 4.6L11 5L8.4 7.3L9.1 11L6 9.1L2.9 11L3.6 7.3L1 5L4.5 4.6Z\" fill=\"#fff\" stroke=\"\(c)\" stroke-width=\"1.5\"/>"
             }
             text += "</symbol>"
         }
@@ -486,9 +499,9 @@ package enum TimelineSVG {
             return String(text.dropFirst(5).prefix(5)) + " " + String(text.dropFirst(11).prefix(5))
         }
         if let event = mark.event {
-            return "\(short(mark.first)) · \(event.kind.label) \(event.change) · \(event.environment)"
+            return "\(short(mark.first)) · \(event.kind.label) \(event.change) · \(event.environment.isEmpty ? "all environments" : event.environment)"
         }
         return "\(short(mark.first))–\(short(mark.last).suffix(5)) · " + mark.kinds.map { "\($0.count) \($0.kind.label)" }.joined(separator: ", ")
-            + " · " + mark.environments.joined(separator: ", ")
+            + " · " + mark.environments.map { $0.isEmpty ? "all environments" : $0 }.joined(separator: ", ")
     }
 }

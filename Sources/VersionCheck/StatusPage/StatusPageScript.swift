@@ -53,13 +53,15 @@ enum StatusPageScript {
     });
     document.querySelectorAll("#grid-table [data-env]").forEach(function (cell) { cell.hidden = !!env && cell.getAttribute("data-env") !== env; });
     document.querySelectorAll("#timeline-svg g.row").forEach(function (g) { g.style.display = serviceOK(g.getAttribute("data-service")) ? "" : "none"; });
+    // An empty environment: an approval decision for every environment of its service.
     document.querySelectorAll("#timeline-svg g.row use").forEach(function (u) {
       var envs = (u.getAttribute("data-env") || "").split(",");
-      var show = timeOK(u.getAttribute("data-t")) && (!env || envs.indexOf(env) >= 0);
+      var show = timeOK(u.getAttribute("data-t")) && (!env || envs.indexOf(env) >= 0 || envs.indexOf("") >= 0);
       u.parentNode.style.display = show ? "" : "none";
     });
     document.querySelectorAll("table.events tbody tr").forEach(function (tr) {
-      tr.hidden = !serviceOK(tr.getAttribute("data-service")) || (env && tr.getAttribute("data-env") !== env) || !timeOK(tr.getAttribute("data-t"));
+      var trEnv = tr.getAttribute("data-env");
+      tr.hidden = !serviceOK(tr.getAttribute("data-service")) || (env && trEnv !== env && trEnv !== "") || !timeOK(tr.getAttribute("data-t"));
     });
   }
 
@@ -174,7 +176,7 @@ enum StatusPageScript {
         time.appendChild(el("time", {}, e.time.replace(/\.\d+Z$/, "Z")));
         tr.appendChild(time);
         tr.appendChild(el("td", {}, e.service));
-        tr.appendChild(el("td", {}, e.environment));
+        tr.appendChild(el("td", {}, e.environment || "all"));
         tr.appendChild(el("td", { "class": "k-" + e.kind }, e.label));
         tr.appendChild(el("td", {}, e.change));
         tr.appendChild(el("td", { "class": "i" }, e.instance));

@@ -201,6 +201,8 @@ package struct Timeline: Sendable {
         // Which names pass the filter, decided once per name.
         var serviceMatches = [Bool?](repeating: nil, count: index.names.count)
         let environment = query.environment.flatMap { index.lookup($0) } ?? (query.environment == nil ? nil : -1)
+        // An approval decision without an environment is in every environment of its service.
+        let everywhere = index.lookup("")
         // The events in the range: a binary search in time order.
         let entries = index.entries
         var low = 0, high = entries.count
@@ -223,7 +225,7 @@ package struct Timeline: Sendable {
         while position < entries.count, entries[position].time <= to {
             let entry = entries[position]
             defer { position += 1 }
-            if let environment, entry.environment != environment { continue }
+            if let environment, entry.environment != environment, !(entry.environment == everywhere && entry.kind.isApproval) { continue }
             let name = Int(entry.service)
             if serviceMatches[name] == nil { serviceMatches[name] = query.matches(service: index.names[name]) }
             guard serviceMatches[name] == true else { continue }

@@ -11,6 +11,7 @@ import InfoEndpoint
 /// | history: one cycle's events of a service | `history#NAME` | `TIME#ENV#REV` | `environment`, `kinds`, `events` (JSON lines) |
 /// | an alert delivery waiting | `outbox` | the delivery id | `channel`, `alert` (JSON), `shardKey`, `queued`, `attempts`, `claimedBy`, `leaseUntil` |
 /// | an alert delivery's record | `delivery#ID` | `delivery` | `state` (queued, delivered, failed), `attempts`, `status`, `detail`, `time` |
+/// | a CodeDeploy deployment announced | `deployments` | `TIME#DEPLOYMENT_ID` (its completion) | `alert` (JSON) |
 /// | documents (registrations …) | `doc#KIND` | the id | `text` |
 ///
 /// A cycle reads the states of its services with `BatchGetItem` and writes only the services that
@@ -19,6 +20,10 @@ import InfoEndpoint
 /// record it once, and its alerts are queued once. A delivery is claimed (a lease on its outbox
 /// item, taken with a conditional write) before it is sent and its outcome recorded after;
 /// a claim whose watcher died expires and the delivery is sent again, with the same key.
+///
+/// A CodeDeploy deployment's alert is kept after its deliveries have left the outbox: queuing it
+/// also writes a `deployments` item, once per deployment whatever its channels, which the status
+/// page reads (``DynamoHistory/deployments(since:)``).
 package final class DynamoWatchStore: WatchStore {
     package let table: DynamoDB
     /// `host:pid:random`: who holds a claim.
@@ -93,6 +98,16 @@ package final class DynamoWatchStore: WatchStore {
     static func stateKey(_ service: String) -> DynamoItem { ["pk": .string("service#\(service)"), "sk": .string("state")] }
     static func outboxKey(_ id: String) -> DynamoItem { ["pk": .string("outbox"), "sk": .string(id)] }
     static func recordKey(_ id: String) -> DynamoItem { ["pk": .string("delivery#\(id)"), "sk": .string("delivery")] }
+
+    /// The item that keeps a CodeDeploy deployment's alert for the status page: sorted by the
+    /// deployment's completion time (`2026-11-21T19:45:53.123Z#d-AB12CD34E`); nil for any other
+    /// alert.
+    static func deploymentItem(_ alert: Alert) -> DynamoItem? {
+        guard alert.kind == .deployment else { return nil }
+        let id = alert.deployment?.id ?? alert.id
+        return ["pk": .string("deployments"), "sk": .string("\(Timestamps.iso8601(alert.time, milliseconds: true))#\(id)"),
+                "alert": .string(alert.json)]
+    }
 
     // MARK: State
 
@@ -338,18 +353,35 @@ package final class DynamoWatchStore: WatchStore {
     /// False when it was queued before (a condition failed); a transaction that conflicted with
     /// another one on the same items is tried again.
     private func queueOnce(_ writes: [DynamoTransactItem]) async throws -> Bool {
+        try await queueOnce(writes, extra: nil).queued
+    }
+
+    /// The same, with an `extra` conditional write in the transaction (a deployment's item) that
+    /// may fail its condition without keeping the delivery out: the transaction is then written
+    /// without it. `extraSettled`: the extra item was written, or exists already.
+    private func queueOnce(_ writes: [DynamoTransactItem], extra: DynamoTransactItem?) async throws
+        -> (queued: Bool, extraSettled: Bool) {
+        var extra = extra
         var attempt = 0
+        var settled = false
         while true {
             attempt += 1
             let failure: AWSError
             do {
-                try await table.transactWrite(writes)
-                return true
+                try await table.transactWrite(writes + (extra.map { [$0] } ?? []))
+                return (true, true)
             } catch {
                 failure = error
             }
             guard let reasons = DynamoDB.cancellationReasons(failure) else { throw failure }
-            if reasons.contains("ConditionalCheckFailed") { return false }
+            let queuedBefore = reasons.prefix(writes.count).contains("ConditionalCheckFailed")
+            if extra != nil, reasons.dropFirst(writes.count).contains("ConditionalCheckFailed") {
+                // The deployment's item exists (another channel's or another watcher's write).
+                settled = true
+                extra = nil
+                if !queuedBefore { continue }
+            }
+            if queuedBefore { return (false, settled) }
             guard attempt < 5 else { throw failure }
             try await Task.sleep(for: .milliseconds(Int.random(in: 20...100) * attempt))
         }
@@ -387,12 +419,36 @@ package final class DynamoWatchStore: WatchStore {
 
     // MARK: The outbox
 
+    /// Queues each delivery once. A deployment alert's `deployments` item goes into the
+    /// transaction of its first channel's delivery (on condition that it does not exist; if it
+    /// does, the delivery is queued without it), and of the next channel's when that one was
+    /// queued before; when every channel was, it is written on its own.
     package func enqueue(_ deliveries: [Delivery]) async throws -> [Delivery] {
         var queued: [Delivery] = []
         let now = Date()
+        var settled: Set<String> = []
+        var unsettled: [String: DynamoItem] = [:]
         for (index, delivery) in deliveries.enumerated() {
             let shardKey = "\(delivery.alert.service)@\(delivery.alert.environment)"
-            if try await queueOnce(Self.queueWrites(delivery, shardKey: shardKey, queued: now, order: index)) { queued.append(delivery) }
+            let writes = Self.queueWrites(delivery, shardKey: shardKey, queued: now, order: index)
+            var extra: DynamoTransactItem?
+            if !settled.contains(delivery.alert.id), let item = Self.deploymentItem(delivery.alert) {
+                extra = .put(item: item, condition: DynamoCondition("attribute_not_exists(pk)"))
+                unsettled[delivery.alert.id] = item
+            }
+            let outcome = try await queueOnce(writes, extra: extra)
+            if outcome.queued { queued.append(delivery) }
+            if extra != nil, outcome.extraSettled {
+                settled.insert(delivery.alert.id)
+                unsettled[delivery.alert.id] = nil
+            }
+        }
+        for item in unsettled.values {
+            do {
+                try await table.putItem(item, condition: DynamoCondition("attribute_not_exists(pk)"))
+            } catch {
+                if !DynamoDB.isConditionFailure(error) { throw error }
+            }
         }
         return queued
     }
@@ -489,11 +545,28 @@ extension DynamoWatchStore: DeliveryLog {
 
 /// The audit trail of a DynamoDB store, for `versioncheck history --state dynamodb://TABLE`: one
 /// `Query` for a service (`history#NAME`, sort keys from `--since` on), a `Scan` for all of them.
+/// And the CodeDeploy deployments announced, for the status page.
 package struct DynamoHistory: Sendable {
     package let table: DynamoDB
 
     package init(table: DynamoDB) {
         self.table = table
+    }
+
+    /// The deployment alerts of the `deployments` items that completed at `since` or later (all
+    /// of them without it), oldest first: one `Query`.
+    package func deployments(since: Date?) async throws -> [Alert] {
+        var condition = "pk = :pk"
+        var values: DynamoItem = [":pk": .string("deployments")]
+        if let since {
+            condition += " AND sk >= :since"
+            values[":since"] = .string(Timestamps.iso8601(since, milliseconds: true))
+        }
+        return try await table.query(keyCondition: condition, values: values).compactMap { item in
+            guard let text = item["alert"]?.stringValue, let parsed = try? JSONParser().parse(text),
+                  let alert = Alert(json: parsed), alert.kind == .deployment else { return nil }
+            return alert
+        }
     }
 
     /// The events matching the filter, oldest first.

@@ -8,7 +8,8 @@ package enum WatchCommand {
     usage: versioncheck watch --manifest MANIFEST [--state STATE] [--every DURATION | --once] [options]
            versioncheck history [SERVICE] [--env ENV] [--since DATE] [--limit N] [--state STATE] [--format table|json]
            versioncheck status --manifest MANIFEST [--state STATE] [--format table|json|html] [--since DATE] [--until DATE]
-           versioncheck serve --manifest MANIFEST [--state STATE] [--port PORT] [options]
+                               [--approvals PATH]
+           versioncheck serve --manifest MANIFEST [--state STATE] [--approvals PATH] [--port PORT] [options]
            versioncheck state init STATE
 
     watch reads every service of the manifest each cycle, compares each instance with what
@@ -56,12 +57,17 @@ package enum WatchCommand {
     --format html writes the status page: one self-contained file (no outside scripts, fonts or
     styles, readable without JavaScript) with a grid of services × environments and, with
     --state, a timeline of the history from --since (default 7d) to --until (default now).
+    --approvals PATH adds the decisions of hookrunner's approval steps from their trail (approved,
+    roll-back decided, timed out, pre-approved; refused attempts are not shown) to the timeline
+    of the record's service, in its environment or, without one, in all of them.
 
     serve serves that page live, with GET /api/status and GET /api/history (JSON), /metrics,
     /info and /health. It reads the state without locking it (watchers keep running) and
     watches nothing itself.
 
     serve options:
+          --approvals PATH          hookrunner's approval trail (approvals.jsonl): its decisions join
+                                    the timeline, followed as the file grows
           --port PORT               (default 8080; 0: any free port, printed)
           --host HOST               (default 0.0.0.0; 127.0.0.1 with --trusted-proxy-header)
           --token-file PATH         require "Authorization: Bearer <token>" (browsers sign in
@@ -109,6 +115,7 @@ package enum WatchCommand {
         spec.option("--token-file", hint: "a file holding the bearer token")
         spec.option("--trusted-proxy-header", hint: "a header name, such as X-Forwarded-User")
         spec.option("--refresh", hint: "a duration: 5s, 1m")
+        spec.option("--approvals", hint: "a path to hookrunner's approval trail (approvals.jsonl)")
         return spec
     }()
 
@@ -123,13 +130,14 @@ package enum WatchCommand {
             // One spec for the three commands: a flag of another one is an error, not ignored.
             let serveOnly = ["--port", "--host", "--token-file", "--trusted-proxy-header", "--refresh"]
             let belongs: [String: [String]] = [
-                "watch": ["--env", "--since", "--until", "--limit", "--format"] + serveOnly,
+                "watch": ["--env", "--since", "--until", "--limit", "--format", "--approvals"] + serveOnly,
                 "history": ["--manifest", "--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host", "--quiet",
-                            "--registrations-token-file", "--until"] + serveOnly,
+                            "--registrations-token-file", "--until", "--approvals"] + serveOnly,
                 "status": ["--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host",
                            "--env", "--limit", "--quiet", "--registrations-token-file"] + serveOnly,
                 "state": ["--manifest", "--state", "--every", "--once", "--deliver-within", "--shard", "--metrics-port",
-                          "--metrics-host", "--env", "--since", "--until", "--limit", "--format", "--registrations-token-file"] + serveOnly,
+                          "--metrics-host", "--env", "--since", "--until", "--limit", "--format", "--registrations-token-file",
+                          "--approvals"] + serveOnly,
                 "serve": ["--every", "--once", "--deliver-within", "--shard", "--metrics-port", "--metrics-host", "--env", "--since",
                           "--until", "--limit", "--format", "--registrations-token-file"],
             ]
@@ -524,7 +532,8 @@ package enum WatchCommand {
 
     /// Every service in every environment, read now: the live version, flagged where staging
     /// and production differ and where the expected version is not met. As a table, JSON, or
-    /// the status page (HTML, with the history's timeline when `--state` is given).
+    /// the status page (HTML, with the history's timeline when `--state` is given, and the
+    /// approval trail's decisions with `--approvals`).
     static func status(_ list: ArgumentList, environment: [String: String]) async throws -> Int32 {
         guard let manifestText = list.value("--manifest") else { throw UsageError("--manifest FILE is required") }
         let source = try ManifestSource(manifestText)
@@ -538,6 +547,13 @@ package enum WatchCommand {
             try query.set(String(option.dropFirst(2)), value)
         }
         try query.check()
+        let approvals = list.value("--approvals")
+        if let approvals {
+            guard format == "html" else { throw UsageError("--approvals applies to --format html (the timeline)") }
+            guard FileManager.default.fileExists(atPath: approvals) else {
+                throw UsageError("--approvals: no approval trail at \(approvals) (hookrunner's --approvals PATH, default approvals.jsonl)")
+            }
+        }
         var needsAWS = source.needsAWS
         if case .dynamoDB? = location { needsAWS = true }
         let aws = needsAWS ? try AWSClient(environment: environment) : nil
@@ -547,7 +563,8 @@ package enum WatchCommand {
         if let location {
             if format == "html" {
                 // The page: the status and the history, read as `serve` reads them.
-                snapshot = try await StatusSource(manifest: manifest, location: location, aws: aws, minimumInterval: .zero).current()
+                snapshot = try await StatusSource(manifest: manifest, location: location, aws: aws, minimumInterval: .zero,
+                                                  approvals: approvals).current()
                 status = snapshot!.status
             } else {
                 let state = try await recordedState(location, aws: aws, services: manifest.services)
@@ -555,6 +572,16 @@ package enum WatchCommand {
             }
         } else {
             status = FleetStatus(manifest: manifest, observed: await readNow(manifest))
+            if let approvals {
+                // No watchers' history: a timeline of the decisions alone.
+                var reader = ApprovalTrailReader(path: approvals)
+                var index = HistoryIndex()
+                try reader.read { index.add($0) }
+                index.sort()
+                snapshot = StatusSnapshot(status: status, index: index, generation: 0,
+                                          notes: ["No history: give the watchers' --state to see what changed, and when. "
+                                              + "Approval decisions are read from \(approvals)."])
+            }
         }
 
         let console = Console()
