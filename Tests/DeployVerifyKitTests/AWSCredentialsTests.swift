@@ -91,14 +91,6 @@ private func expectNoSecrets(_ text: String, sourceLocation: SourceLocation = #_
     }
 }
 
-/// A port on 127.0.0.1 with nothing listening.
-private func closedPort() async throws -> Int {
-    let server = try ScriptedServer { _, _ in ScriptedServer.text("") }
-    let port = server.port
-    await server.stop()
-    return port
-}
-
 /// A stand-in for IMDSv2: token, role list, the role's credentials.
 private func metadataServer(role: String = "deploy-role", credentials: @escaping @Sendable () -> InfoResponse = {
     ScriptedServer.json(credentialsJSON(key: "ASIAINSTANCEKEY00001", secret: instanceSecret))
@@ -504,7 +496,7 @@ struct AWSMetadataCredentialsTests {
         await other.stop()
 
         // Nothing listening: not an EC2 instance, one try only.
-        let port = try await closedPort()
+        let port = refusedPort
         var environment = sandbox.environment()
         environment["AWS_EC2_METADATA_DISABLED"] = nil
         environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = "http://127.0.0.1:\(port)/"
@@ -566,7 +558,7 @@ struct AWSMetadataCredentialsTests {
     }
 
     @Test func aContainerEndpointThatRefusesIsAnError() async throws {
-        let port = try await closedPort()
+        let port = refusedPort
         let sandbox = try Sandbox()
         let url = "http://127.0.0.1:\(port)/creds"
         let error = await failure(try provider(sandbox.environment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": url])))

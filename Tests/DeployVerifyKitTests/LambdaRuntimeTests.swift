@@ -29,15 +29,6 @@ private func exportedTraceID() -> String? {
     getenv("_X_AMZN_TRACE_ID").map { String(cString: $0) }
 }
 
-/// A port on 127.0.0.1 with nothing listening.
-private func closedPort() async throws -> Int {
-    let server = InfoServer(info: ServiceInfo(name: "x"), host: "127.0.0.1", port: 0)
-    try server.start()
-    let port = server.port
-    await server.stop()
-    return port
-}
-
 // Serialized: `_X_AMZN_TRACE_ID` belongs to the whole process.
 @Suite("Lambda runtime against a local Runtime API", .serialized)
 struct LambdaRuntimeTests {
@@ -232,7 +223,7 @@ struct LambdaRuntimeTests {
     }
 
     @Test func nothingListeningOrNoEndpointEndsTheLoopAtOnce() async throws {
-        let port = try await closedPort()
+        let port = refusedPort
         for (environment, expected) in [
             (["AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(port)"], "connection refused"),
             (["AWS_LAMBDA_RUNTIME_API": "localhost"], "is not host:port"),

@@ -38,15 +38,6 @@ private func prober(_ transport: TransportUnderTest, _ configure: (inout ProbeOp
     return try Prober(options: options)
 }
 
-/// A port on 127.0.0.1 with nothing listening.
-private func closedPort() async throws -> Int {
-    let server = InfoServer(info: ServiceInfo(name: "x"), host: "127.0.0.1", port: 0)
-    try server.start()
-    let port = server.port
-    await server.stop()
-    return port
-}
-
 @Suite("Probe layer over real sockets")
 struct ProberTests {
     @Test(arguments: transports)
@@ -83,7 +74,7 @@ struct ProberTests {
 
     @Test(arguments: transports)
     func refused(transport: TransportUnderTest) async throws {
-        let refusedPort = try await closedPort()
+        let refusedPort = refusedPort
         let result = try await prober(transport).probe("http://127.0.0.1:\(refusedPort)/info")
         #expect(result.failure?.className == "refused")
         #expect(result.status == nil)
@@ -276,7 +267,7 @@ struct ProberTests {
         // cancelled; both transports must come back, every time.
         let server = try MisbehavingServer()
         defer { server.stop() }
-        let refusedPort = try await closedPort()
+        let refusedPort = refusedPort
         let prober = try prober(transport) { $0.concurrency = 100 }
         for round in 0..<3 {
             let batch = Task {

@@ -34,3 +34,22 @@ func loopbackAddress(port: Int) -> sockaddr_in {
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     return address
 }
+
+/// A port on 127.0.0.1 where a connection is refused, for as long as the test process runs: a socket
+/// bound to it without listening (and without SO_REUSEADDR) keeps every other bind off it. A server
+/// started and stopped to free a port is not enough — tests run in parallel and the kernel hands the
+/// freed port to the next server that asks for one.
+package let refusedPort: Int = {
+    let fd = socket(AF_INET, streamSocket, 0)
+    var address = loopbackAddress(port: 0)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    precondition(fd >= 0 && bound == 0, "cannot bind a socket on 127.0.0.1")
+    var actual = sockaddr_in()
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &actual) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: actual.sin_port)) // fd stays open on purpose
+}()
