@@ -1,7 +1,9 @@
 // The HTTP client's response parser: whatever a server sends, in whatever pieces, feeding never
 // traps, a body never exceeds its cap, and the outcome does not depend on how the bytes were split
-// into reads (the first input byte chooses the read sizes).
+// into reads (the first input byte chooses the read sizes). Each header value is also read as a
+// webhook receiver's `Retry-After`, which is capped at a day.
 @testable import DeployVerifyKit
+@testable import VersionCheck
 
 /// What parsing made of the bytes, comparable across splits.
 private struct Outcome: Equatable {
@@ -43,5 +45,11 @@ public func fuzzResponse(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     // A failure's wording may name what was seen in the read at hand; that it failed must agree.
     precondition((whole.failure == nil) == (pieces.failure == nil), "split reads changed the outcome: \(whole) vs \(pieces)")
     if whole.failure == nil { precondition(whole == pieces, "split reads changed the response: \(whole) vs \(pieces)") }
+    for header in whole.headers {
+        let value = header.drop { $0 != ":" }.dropFirst(2)
+        if let delay = AlertDeliverer.retryAfter(String(value)) {
+            precondition(delay >= .zero && delay <= .seconds(86_400), "Retry-After '\(value)' read as \(delay)")
+        }
+    }
     return 0
 }
