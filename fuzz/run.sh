@@ -14,7 +14,7 @@
 # input over 10 s (-timeout=10: a hang) or a leak (-detect_leaks=1) stops that target and leaves
 # the input in fuzz/findings/NAME-*; the script then goes on with the next target and exits 1.
 # Reproduce one: .build-fuzz/fuzz/NAME fuzz/findings/NAME-crash-…
-# Environment: FUZZ_JOBS is not used; run it niced when the machine is shared (`nice -n 10`).
+# Run it niced when the machine is shared (`nice -n 10 fuzz/run.sh 600`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +39,7 @@ mkdir -p "$scratch/fuzz" fuzz/findings
 failed=()
 for target in "${targets[@]}"; do
   binary="$scratch/fuzz/$target"
+  rm -f "$binary"
   swiftc -sanitize=fuzzer,address -parse-as-library -g -I "$debug/Modules" \
     -Xcc -fmodule-map-file="$debug/CShims.build/module.modulemap" -I Sources/CShims/include \
     "fuzz/Targets/$target.swift" "${objects[@]}" -ldl -o "$binary" 2>&1 \
