@@ -200,7 +200,7 @@ package final class Watcher: Sendable {
             let serviceState = state.services[service.key] ?? WatchState.Service()
             queue += Self.deliveries(for: Alert.group(events, state: serviceState), service: service, manifest: manifest)
         }
-        _ = try await store.enqueue(queue)
+        try await store.enqueueReplayed(queue)
     }
 
     private func probeOptions() -> ProbeOptions {
