@@ -8,6 +8,8 @@
 # Target: 0 lost, 0 unreadable, no secret; duplicates only among the alerts on the wire at a kill.
 #
 # usage: bench/crash-campaign.sh [KILLS, default 1000] [extra crash_campaign.py options]
+#        bench/crash-campaign.sh 1000 --dynamodb: the same with `--state dynamodb://TABLE` at moto's
+#        server (scripts/moto_server.py; moto[server] and boto3 installed with pip when missing).
 # Everything binds 127.0.0.1 and stops on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,4 +18,8 @@ shift || true
 . bench/lib.sh
 bench_need python3
 versioncheck=$(bench_build versioncheck)
+case " $* " in
+  *" --dynamodb "*) python3 -c 'import moto, boto3' 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' boto3 >&2 ;;
+esac
 python3 bench/crash_campaign.py "$versioncheck" --kills "$kills" --work "$work" "$@"

@@ -6,7 +6,11 @@ kills, cycles, events in history, alerts expected, received, duplicated, lost, f
 and unreadable history records.
 
 usage: crash_campaign.py VERSIONCHECK [--kills N] [--services N] [--changing N] [--seed N]
-       [--state DIR_OR_URL] [--work DIR]
+       [--state DIR_OR_URL] [--dynamodb] [--work DIR]
+
+With --dynamodb the state is `dynamodb://TABLE` at moto's server (scripts/moto_server.py, signature
+checking on): the history is then read back with `versioncheck history --format json`, and the
+deliveries failed for good are not counted (they are DynamoDB items).
 
 Everything binds 127.0.0.1 and stops when the script ends. The receiver's URL path holds a
 made-up secret; the script also checks that it never appears in the watcher's output or its
@@ -89,6 +93,7 @@ def main():
     parser.add_argument("--changing", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--state", default=None, help="--state for the watcher (default: a directory in --work)")
+    parser.add_argument("--dynamodb", action="store_true", help="state in DynamoDB at moto's server")
     parser.add_argument("--work", default=None)
     parser.add_argument("--max-life", type=float, default=1.2, help="longest a watcher lives before its kill (s)")
     args = parser.parse_args()
@@ -96,6 +101,22 @@ def main():
     rng = random.Random(args.seed)
     work = args.work or tempfile.mkdtemp(prefix="crash-campaign-")
     state = args.state or os.path.join(work, "state")
+    environment = dict(os.environ)
+    moto = None
+    if args.dynamodb:
+        here = os.path.dirname(os.path.abspath(__file__))
+        moto = subprocess.Popen([sys.executable, os.path.join(here, "..", "scripts", "moto_server.py")],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = moto.stdout.readline()
+        if not line.startswith("{"):
+            sys.exit("moto's server did not start (pip install 'moto[server]' boto3): " + line.strip())
+        endpoint = json.loads(line)
+        environment.update(AWS_ENDPOINT_URL=endpoint["endpoint"], AWS_ACCESS_KEY_ID=endpoint["key"],
+                           AWS_SECRET_ACCESS_KEY=endpoint["secret"], AWS_REGION="us-east-1",
+                           AWS_EC2_METADATA_DISABLED="true")
+        state = "dynamodb://crash-campaign"
+        subprocess.run([args.versioncheck, "state", "init", state], env=environment, check=True,
+                       stdout=subprocess.DEVNULL)
     fleet = Fleet(args.services)
     receiver = Receiver(random.Random(args.seed + 1))
     info = serve(FleetInfo, fleet)
@@ -128,7 +149,7 @@ def main():
     changer.start()
     started = time.monotonic()
     for kill in range(args.kills):
-        process = subprocess.Popen(command + ["--every", "250ms"], stdout=log, stderr=log)
+        process = subprocess.Popen(command + ["--every", "250ms"], stdout=log, stderr=log, env=environment)
         time.sleep(rng.uniform(0.02, args.max_life))
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -139,7 +160,7 @@ def main():
 
     # One clean cycle: the receiver answers 200 from now on, the outbox drains.
     receiver.flaky = False
-    final = subprocess.run(command + ["--once", "--deliver-within", "120s"], stdout=log, stderr=log)
+    final = subprocess.run(command + ["--once", "--deliver-within", "120s"], stdout=log, stderr=log, env=environment)
     log.close()
 
     # What history says should have been alerted: the watcher's grouping (one alert per service,
@@ -147,23 +168,39 @@ def main():
     events = 0
     unreadable = 0
     groups = {}
-    history_path = os.path.join(state, "history.jsonl")
     records = []
-    if os.path.exists(history_path):
-        with open(history_path, "rb") as file:
-            for line in file:
-                try:
-                    records.append(json.loads(line))
-                except ValueError:
+    if args.dynamodb:
+        # Every history item, read with boto3 (not versioncheck's reader, which skips what it
+        # cannot read): each holds one cycle's events of a service as JSON lines.
+        import boto3
+        dynamodb = boto3.client("dynamodb", endpoint_url=endpoint["endpoint"], region_name="us-east-1",
+                                aws_access_key_id=endpoint["key"], aws_secret_access_key=endpoint["secret"])
+        lines = []
+        for page in dynamodb.get_paginator("scan").paginate(
+                TableName=state[len("dynamodb://"):], FilterExpression="begins_with(pk, :h)",
+                ExpressionAttributeValues={":h": {"S": "history#"}}):
+            for item in page["Items"]:
+                stored = item.get("events", {}).get("S")
+                if stored is None:
                     unreadable += 1
+                    continue
+                lines += stored.encode().splitlines()
+    else:
+        history_path = os.path.join(state, "history.jsonl")
+        lines = open(history_path, "rb").read().splitlines() if os.path.exists(history_path) else []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            unreadable += 1
     for event in records:
         events += 1
         if event.get("kind") == "first-seen":
             continue
         group = (event["service"], event["environment"], event["time"], event["kind"], event.get("from"),
                  event.get("to"), event.get("problem"))
-        groups.setdefault(group, event["seq"])
-    expected = {"evt-%d:%s" % (seq, channel) for seq in groups.values() for channel in ("ops", "team")}
+        groups.setdefault(group, event.get("id") or "evt-%d" % event["seq"])
+    expected = {"%s:%s" % (event_id, channel) for event_id in groups.values() for channel in ("ops", "team")}
     delivered = {key: answers for key, answers in receiver.answers.items() if 200 in answers}
     duplicated = sum(answers.count(200) - 1 for answers in delivered.values() if answers.count(200) > 1)
     duplicated_keys = sorted(key for key, answers in delivered.items() if answers.count(200) > 1)
@@ -182,9 +219,9 @@ def main():
                     text = file.read().decode("utf-8", "replace")
                 if SECRET.split("/")[0] in text or SECRET.split("/")[2] in text:
                     leaks.append(name)
-    failed = 0
+    failed = "n/a (DynamoDB)" if args.dynamodb else 0
     deliveries = os.path.join(state, "deliveries.jsonl")
-    if os.path.exists(deliveries):
+    if not args.dynamodb and os.path.exists(deliveries):
         ends = {}
         with open(deliveries, "rb") as file:
             for line in file:
@@ -222,6 +259,8 @@ def main():
     if unexpected:
         print("unexpected keys (first 10):", ", ".join(unexpected[:10]))
     print("work directory:", work)
+    if moto:
+        moto.terminate()
     ok = not lost and not unexpected and unreadable == 0 and not leaks and duplicated == 0
     return 0 if ok else 1
 

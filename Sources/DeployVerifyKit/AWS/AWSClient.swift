@@ -315,7 +315,7 @@ package enum XMLText {
         var index = text.startIndex
         while index < text.endIndex {
             let character = text[index]
-            if character == "&", let semicolon = text[index...].firstIndex(of: ";"), text.distance(from: index, to: semicolon) <= 10 {
+            if character == "&", let semicolon = text[index...].prefix(11).firstIndex(of: ";"), text.distance(from: index, to: semicolon) <= 10 {
                 let entity = text[text.index(after: index)..<semicolon]
                 var replacement: String?
                 switch entity {

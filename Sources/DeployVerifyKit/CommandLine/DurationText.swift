@@ -9,7 +9,8 @@ package enum DurationText {
         let trimmed = text.trimmed
         let failure = SyntaxError(description: "'\(text)' is not a duration (use a number and a unit: 500ms, 5s, 2m, 1h)")
         guard !trimmed.isEmpty else { throw failure }
-        var total: Duration = .zero
+        // In whole nanoseconds, within Int64 (some 292 years): a longer text is refused, not trapped on.
+        var total: Int64 = 0
         var rest = Substring(trimmed)
         while !rest.isEmpty {
             let number = rest.prefix { $0.isNumber || $0 == "." }
@@ -25,11 +26,13 @@ package enum DurationText {
             case "h": seconds = value * 3600
             default: throw failure
             }
-            // Past about 290 years the nanoseconds do not fit in 64 bits: not a duration anyone means.
-            guard seconds < 9e9 else { throw failure }
-            total += .nanoseconds(Int64((seconds * 1e9).rounded()))
+            let nanoseconds = (seconds * 1e9).rounded()
+            guard nanoseconds < 9.2e18 else { throw SyntaxError(description: "'\(text)' is too long a duration") }
+            let (sum, overflow) = total.addingReportingOverflow(Int64(nanoseconds))
+            guard !overflow else { throw SyntaxError(description: "'\(text)' is too long a duration") }
+            total = sum
         }
-        return total
+        return .nanoseconds(total)
     }
 
     /// `250ms`, `5s`, `1.5s`, `2m`, `1m30s`.

@@ -10,7 +10,10 @@ package enum Timestamps {
     /// RFC 3339 / ISO 8601 in UTC: `2026-11-21T19:45:53Z`, or with milliseconds when asked.
     package static func iso8601(_ date: Date, milliseconds: Bool = false) -> String {
         // Whole milliseconds first, so that .089 stored as .08899… still prints .089.
-        let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(milliseconds ? .toNearestOrAwayFromZero : .down))
+        // Clamped to ±3 million years: a date read from elsewhere cannot trap the conversion.
+        let scaled = date.timeIntervalSince1970 * 1000
+        let totalMillis = Int64((scaled.isNaN ? 0 : min(max(scaled, -1e20 / 1000), 1e20 / 1000))
+            .rounded(milliseconds ? .toNearestOrAwayFromZero : .down))
         let millis = Int(((totalMillis % 1000) + 1000) % 1000)
         var whole = time_t((totalMillis - Int64(millis)) / 1000)
         var parts = tm()
@@ -38,7 +41,10 @@ package enum Timestamps {
     /// instead of `T`) or whole/fractional Unix epoch seconds. Returns nil for anything else.
     package static func parse(_ text: String) -> Date? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let epoch = Double(trimmed), trimmed.first?.isNumber == true { return Date(timeIntervalSince1970: epoch) }
+        if let epoch = Double(trimmed), trimmed.first?.isNumber == true {
+            // Up to 9999-12-31T23:59:59Z, as RFC 3339 can say: `1e300` is no time.
+            return epoch <= 253_402_300_799 ? Date(timeIntervalSince1970: epoch) : nil
+        }
         let scalars = Array(trimmed.utf8)
         func number(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= scalars.count else { return nil }

@@ -191,15 +191,16 @@ package struct AlertDeliverer: Sendable {
         }
     }
 
-    /// `Retry-After`: delay seconds or an HTTP date.
+    /// `Retry-After`: delay seconds or an HTTP date. The receiver chooses the number: one past
+    /// any backoff (a day) is read as a day, not converted until it traps (`1e300`, `inf`).
     static func retryAfter(_ value: String) -> Duration? {
         let trimmed = value.trimmed
-        if let seconds = Double(trimmed), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
+        if let seconds = Double(trimmed), seconds >= 0 { return .milliseconds(Int64(min(seconds, 86_400) * 1000)) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: trimmed) else { return nil }
-        return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+        return .milliseconds(Int64(min(max(0, date.timeIntervalSinceNow), 86_400) * 1000))
     }
 }

@@ -111,6 +111,11 @@ package final class DynamoWatchStore: WatchStore {
 
     // MARK: State
 
+    /// Nothing is replayed from a table (a change and its deliveries are one transaction).
+    package func enqueueReplayed(_ deliveries: [Delivery]) async throws {
+        _ = try await enqueue(deliveries)
+    }
+
     package func state(of services: [WatchedService]) async throws -> (state: WatchState, unalerted: [WatchEvent]) {
         let items = try await table.batchGet(services.map { Self.stateKey($0.key) })
         var state = WatchState()

@@ -20,10 +20,16 @@ package struct StoreError: Error, CustomStringConvertible, Sendable {
 /// An append-only file of JSON lines, written with one `write` per batch and `fsync`ed, that
 /// survives a crash at any byte: on open, a torn last record (no final newline, or a final line
 /// that does not parse) is cut off and reported, never fatal.
+/// Appends may come from many tasks at once (an alert's deliveries finish in parallel): each
+/// write and the size it adds happen under a lock; the flush does not, so one record waits for
+/// no other's `fsync` before it is written.
 package final class JSONLinesFile: @unchecked Sendable {
     package let path: String
     private let fd: Int32
-    package private(set) var size: UInt64
+    private let lock = NSLock()
+    private var byteCount: UInt64
+    /// The file's length: what was there when opened and repaired, plus every append since.
+    package var size: UInt64 { lock.withLock { byteCount } }
     /// Bytes cut off a torn tail when the file was opened.
     package private(set) var repairedBytes = 0
 
@@ -34,24 +40,24 @@ package final class JSONLinesFile: @unchecked Sendable {
         guard fd >= 0 else { throw .system("cannot open", path) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .system("cannot stat", path) }
-        size = UInt64(info.st_size)
+        byteCount = UInt64(info.st_size)
         try repairTail(isValid: isValid)
     }
 
     deinit { close(fd) }
 
     private func repairTail(isValid: ([UInt8]) -> Bool) throws(StoreError) {
-        while size > 0 {
-            let window = min(size, 1 << 20)
+        while byteCount > 0 {
+            let window = min(byteCount, 1 << 20)
             var tail = [UInt8](repeating: 0, count: Int(window))
-            let read = tail.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(window), off_t(size - window)) }
+            let read = tail.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(window), off_t(byteCount - window)) }
             guard read == Int(window) else { throw .system("cannot read", path) }
-            var keep = size
+            var keep = byteCount
             if tail.last != 10 {
                 // No final newline: the last write was cut short.
                 if let newline = tail.lastIndex(of: 10) {
-                    keep = size - window + UInt64(newline) + 1
-                } else if window == size {
+                    keep = byteCount - window + UInt64(newline) + 1
+                } else if window == byteCount {
                     keep = 0
                 } else {
                     throw StoreError("\(path): the last record is longer than 1 MiB and has no end")
@@ -59,13 +65,13 @@ package final class JSONLinesFile: @unchecked Sendable {
             } else {
                 let body = tail.dropLast()
                 let start = body.lastIndex(of: 10).map { $0 + 1 } ?? 0
-                if start == 0, window < size { return } // a huge last line, complete: leave it
+                if start == 0, window < byteCount { return } // a huge last line, complete: leave it
                 if isValid(Array(body[start...])) { return }
-                keep = size - window + UInt64(start)
+                keep = byteCount - window + UInt64(start)
             }
             guard ftruncate(fd, off_t(keep)) == 0 else { throw .system("cannot repair", path) }
-            repairedBytes += Int(size - keep)
-            size = keep
+            repairedBytes += Int(byteCount - keep)
+            byteCount = keep
             fsync(fd)
         }
     }
@@ -80,10 +86,13 @@ package final class JSONLinesFile: @unchecked Sendable {
             buffer.append(contentsOf: line.utf8)
             buffer.append(10)
         }
-        let status = buffer.withUnsafeBytes { cshims_write_all(fd, $0.baseAddress, $0.count) }
+        let status: Int32 = lock.withLock {
+            let status = buffer.withUnsafeBytes { cshims_write_all(fd, $0.baseAddress, $0.count) }
+            if status == 0 { byteCount += UInt64(buffer.count) }
+            return status
+        }
         guard status == 0 else { throw .system("cannot write", path) }
         if sync, fsync(fd) != 0 { throw .system("cannot flush", path) }
-        size += UInt64(buffer.count)
     }
 
     /// Replaces the file at `path` atomically: `bytes` go to a temporary file, which is flushed

@@ -4,10 +4,14 @@ import InfoEndpoint
 
 /// The watcher's state in a local directory (see ``StateDirectory``): one watcher at a time,
 /// holding its lock. History is written first, then the outbox, then the snapshot: after a crash
-/// between any two, the next start replays what the snapshot lacks and queues its alerts.
+/// between any two, the next start replays what the snapshot lacks and queues its alerts. The
+/// snapshot that covers replayed events is saved only once their alerts are in the outbox
+/// (``enqueueReplayed(_:)``): saved before, a kill in between would lose those alerts for good.
 package final class LocalWatchStore: WatchStore {
     package let directory: StateDirectory
     private let snapshot = Locked<WatchState?>(nil)
+    /// The loaded state covers replayed events whose alerts are not queued yet: save it after.
+    private let replayedUnsaved = Locked(false)
     private let loading: Task<(state: WatchState, unsnapshotted: [WatchEvent]), any Error>
 
     /// Opens the directory (creating it), takes its lock and starts reading the snapshot and
@@ -41,8 +45,8 @@ package final class LocalWatchStore: WatchStore {
     package func state(of services: [WatchedService]) async throws -> (state: WatchState, unalerted: [WatchEvent]) {
         if let kept = snapshot.current { return (kept, []) }
         let (state, unsnapshotted) = try await loading.value
-        if !unsnapshotted.isEmpty { try directory.save(state) }
         snapshot.withLock { $0 = state }
+        if !unsnapshotted.isEmpty { replayedUnsaved.withLock { $0 = true } }
         return (state, unsnapshotted)
     }
 
@@ -76,6 +80,14 @@ package final class LocalWatchStore: WatchStore {
 
     package func enqueue(_ deliveries: [Delivery]) async throws -> [Delivery] {
         try directory.outbox.enqueue(deliveries)
+    }
+
+    /// The replayed events' alerts are in the outbox: now the snapshot that covers them is saved.
+    package func enqueueReplayed(_ deliveries: [Delivery]) async throws {
+        _ = try directory.outbox.enqueue(deliveries)
+        if replayedUnsaved.withLock({ pending in defer { pending = false }; return pending }), let state = snapshot.current {
+            try directory.save(state)
+        }
     }
 
     package func pending(shard: Shard?) async throws -> [Delivery] {

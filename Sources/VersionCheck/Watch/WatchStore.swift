@@ -29,6 +29,11 @@ package protocol WatchStore: AnyObject, Sendable {
     /// replayed alerts): each id is queued once ever, whoever tries again. Returns those queued now.
     func enqueue(_ deliveries: [Delivery]) async throws -> [Delivery]
 
+    /// Queues the alerts of the `unalerted` events of ``state(of:)``, as ``enqueue(_:)`` does; a
+    /// store that replayed those events from its history records only now that they are covered
+    /// (recorded before, a crash in between would lose their alerts).
+    func enqueueReplayed(_ deliveries: [Delivery]) async throws
+
     /// Deliveries waiting to be sent (for `shard`'s services only, when given), oldest first.
     func pending(shard: Shard?) async throws -> [Delivery]
 

@@ -200,7 +200,7 @@ package final class Watcher: Sendable {
             let serviceState = state.services[service.key] ?? WatchState.Service()
             queue += Self.deliveries(for: Alert.group(events, state: serviceState), service: service, manifest: manifest)
         }
-        _ = try await store.enqueue(queue)
+        try await store.enqueueReplayed(queue)
     }
 
     private func probeOptions() -> ProbeOptions {
@@ -255,7 +255,8 @@ package final class Watcher: Sendable {
     /// drift's start and the reminder's number, so a restart cannot send it twice.
     private func reminder(for service: WatchedService, state: inout WatchState.Service, now: Date) -> Alert? {
         guard let every = manifest.settings.remindEvery, let since = state.driftSince else { return nil }
-        let due = Int(now.timeIntervalSince(since) / every.seconds)
+        // Clamped: a drift start read from a damaged state (year 1) must not overflow Int.
+        let due = Int(min(max(now.timeIntervalSince(since) / every.seconds, 0), 1e15))
         guard due > state.reminders else { return nil }
         state.reminders = due
         let drifting = state.instances.filter(\.value.drift)
