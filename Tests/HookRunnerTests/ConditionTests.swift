@@ -108,6 +108,9 @@ struct ConditionTests {
         ("status ==", "a value is missing after =="),
         ("status == ok", "status compares with a whole number"),
         ("time < soon", "time compares with a duration"),
+        // Found by fuzz/Targets/condition.swift: these trapped converting milliseconds to Int64.
+        ("time < 58889888888888888888", "time compares with a duration"),
+        ("time < inf", "time compares with a duration"),
         ("body matches (", "is not a valid regular expression"),
         ("status not == 200", "'not' goes only before"),
         ("status in 200, 204", "in takes a list"),

@@ -1,6 +1,7 @@
 import Foundation
 import InfoEndpoint
 import Testing
+@testable import DeployVerifyKit
 @testable import HookRunner
 
 /// What fuzzing (fuzz/run.sh) and writing its targets found in what hookrunner reads from

@@ -2,6 +2,7 @@
 // (a file). Input: the token on the first line, a trail record after it. Nothing traps, and no
 // token opens the link unless it carries the MAC of the one token made for that request.
 import Foundation
+@testable import DeployVerifyKit
 @testable import HookRunner
 
 private let key = Array("fuzzing-approval-key-of-32-bytes".utf8)

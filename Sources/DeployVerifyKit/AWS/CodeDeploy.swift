@@ -84,7 +84,7 @@ package struct CodeDeployDeployment: Sendable, Equatable {
     /// From its start (its creation when it never started) to its end; nil while it runs.
     package var duration: Duration? {
         guard let end = completeTime, let start = startTime ?? createTime else { return nil }
-        return .milliseconds(Int64((max(0, end.timeIntervalSince(start)) * 1000).rounded()))
+        return .milliseconds(Int64((min(max(0, end.timeIntervalSince(start)), 9e12) * 1000).rounded()))
     }
 
     /// Reads a `DeploymentInfo`. Timestamps are epoch seconds (JSON numbers) as AWS sends them;

@@ -227,7 +227,10 @@ package struct Condition: Sendable, CustomStringConvertible {
 
     /// A duration for `time`: `500ms`, `2s`, or a bare number of milliseconds.
     static func duration(_ text: String) -> Duration? {
-        if let millis = Double(text), millis >= 0 { return .milliseconds(Int64(millis)) }
+        if let millis = Double(text) {
+            // Past some 285,000 years (or `inf`) the milliseconds do not fit in 64 bits: no duration.
+            return millis >= 0 && millis < 9e15 ? .milliseconds(Int64(millis)) : nil
+        }
         return try? DurationText.parse(text)
     }
 }
