@@ -17,6 +17,28 @@ struct DeployVerifyKitFuzzFindingsTests {
         #expect(error.description == "'2666666h' is too long a duration")
     }
 
+    /// fuzz target `duration` (a duration written out reads back): a total just under the limit,
+    /// `662h16s56666650m666662h16s56666650m`, was written as `153372740m32s`, whose first part alone
+    /// passed a limit set below Int64's — so the written duration did not read back.
+    @Test func everyDurationThatReadsWritesOutAndReadsBack() throws {
+        let text = "662h16s56666650m666662h16s56666650m"
+        let duration = try DurationText.parse(text)
+        #expect(DurationText.format(duration) == "153372740m32s")
+        #expect(try DurationText.parse(DurationText.format(duration)) == duration)
+    }
+
+    /// fuzz target `version`: compiling some patterns leaks in Foundation on Linux (602 bytes for
+    /// a pattern of 200 characters). Each pattern is now compiled once per process, an invalid one
+    /// remembered as invalid.
+    @Test func aPatternIsCompiledOncePerProcess() throws {
+        let pattern = String(repeating: "a", count: 200) + "-fuzz-\(UInt64.random(in: 0...UInt64.max))"
+        let first = try #require(RegularExpressions.compile(pattern))
+        #expect(RegularExpressions.compile(pattern) === first)
+        #expect(try VersionExpectation("regex:" + pattern).matches(pattern))
+        #expect(RegularExpressions.compile("(unclosed") == nil)
+        #expect(RegularExpressions.compile("(unclosed") == nil)
+    }
+
     /// Found by reading what the `aws-error` target exercises: each `&` without a `;` scanned
     /// the rest of the text for one, so an error body of `&`s took quadratic time. The search now
     /// stops where an entity must have ended (10 characters).

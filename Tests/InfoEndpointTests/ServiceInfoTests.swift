@@ -130,6 +130,19 @@ struct ServiceInfoTests {
 
 @Suite("Timestamps")
 struct TimestampTests {
+    @Test func httpDatesReadBackWhatIsWritten() {
+        for epoch in [0, 784_111_777, 1_764_791_095, 951_782_400, 253_402_300_799] {
+            let text = Timestamps.httpDate(epochSeconds: epoch)
+            #expect(Timestamps.parseHTTPDate(text) == Date(timeIntervalSince1970: Double(epoch)), "\(text)")
+        }
+        #expect(Timestamps.parseHTTPDate(" Sun, 06 Nov 1994 08:49:37 GMT ") == Date(timeIntervalSince1970: 784_111_777))
+        for text in ["Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "Sun, 06 Nov 1994 08:49:37 UTC",
+                     "Sun, 06 Nov 1994 24:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 6 Nov 1994 08:49:37 GMT",
+                     "Xyz, 06 Nov 1994 08:49:37 GMT", "", "1e300"] {
+            #expect(Timestamps.parseHTTPDate(text) == nil, "\(text)")
+        }
+    }
+
     @Test func formatsAndParses() throws {
         let date = Date(timeIntervalSince1970: 1_795_290_722.089)
         #expect(Timestamps.iso8601(date) == "2026-11-21T19:52:02Z")

@@ -413,15 +413,25 @@ struct WatchCommandTests {
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
+        let historyFile = "\(fixture.state)/history.jsonl"
+        func historySize() -> Int {
+            ((try? FileManager.default.attributesOfItem(atPath: historyFile))?[.size] as? Int) ?? 0
+        }
         for round in 0..<3 {
+            let sizeBefore = historySize()
             let watcher = try fixture.loop(["--every", "30ms", "--quiet"])
-            // Kill it at a different point of its writes each round.
-            try await Task.sleep(for: .milliseconds(400 + 130 * round))
+            // Once it is writing (however slow the build: a sanitizer's is), kill it at a different
+            // point of its writes each round.
+            let writing = ContinuousClock.now + .seconds(20)
+            while historySize() == sizeBefore && ContinuousClock.now < writing {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await Task.sleep(for: .milliseconds(70 * round))
             watcher.send(signal: SIGKILL)
             _ = try await watcher.waitForExit()
             let history = try await fixture.history()
             #expect(!history.isEmpty)
-            #expect(history.map { $0["seq"] as? Int ?? 0 } == Array(1...history.count), "numbered without gaps or repeats")
+            #expect(history.map { $0["seq"] as? Int ?? 0 } == (0..<history.count).map { $0 + 1 }, "numbered without gaps or repeats")
         }
         flipping.cancel()
         // A torn record at the end (the kill came mid-write): read around, then repaired.
@@ -435,7 +445,7 @@ struct WatchCommandTests {
         #expect(next.stderr.contains("repaired \(fixture.state)/history.jsonl: removed a torn last record"))
         let after = try await fixture.history()
         #expect(after.count >= before.count)
-        #expect(after.map { $0["seq"] as? Int ?? 0 } == Array(1...after.count))
+        #expect(after.map { $0["seq"] as? Int ?? 0 } == (0..<after.count).map { $0 + 1 })
         for service in services { await service.stop() }
     }
 

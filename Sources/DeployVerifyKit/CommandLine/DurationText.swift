@@ -27,7 +27,7 @@ package enum DurationText {
             default: throw failure
             }
             let nanoseconds = (seconds * 1e9).rounded()
-            guard nanoseconds < 9.2e18 else { throw SyntaxError(description: "'\(text)' is too long a duration") }
+            guard nanoseconds < 0x1p63 else { throw SyntaxError(description: "'\(text)' is too long a duration") }
             let (sum, overflow) = total.addingReportingOverflow(Int64(nanoseconds))
             guard !overflow else { throw SyntaxError(description: "'\(text)' is too long a duration") }
             total = sum

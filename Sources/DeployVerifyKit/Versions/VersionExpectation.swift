@@ -39,7 +39,7 @@ package struct VersionExpectation: Sendable, CustomStringConvertible {
             expression = nil
         } else if trimmed.hasPrefix("regex:") {
             let pattern = String(trimmed.dropFirst(6))
-            guard let compiled = try? NSRegularExpression(pattern: pattern) else {
+            guard let compiled = RegularExpressions.compile(pattern) else {
                 throw SyntaxError(description: "'\(pattern)' is not a valid regular expression")
             }
             form = .regex(pattern)

@@ -216,7 +216,7 @@ package struct Condition: Sendable, CustomStringConvertible {
                     throw fail("time compares with a duration (500ms, 2s), not '\(operand.text)'")
                 }
             case (_, .matches):
-                guard (try? NSRegularExpression(pattern: operand.text)) != nil else {
+                guard RegularExpressions.compile(operand.text) != nil else {
                     throw fail("'\(operand.text)' is not a valid regular expression")
                 }
             default:

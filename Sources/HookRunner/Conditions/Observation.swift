@@ -102,7 +102,7 @@ extension Condition {
                 }
                 return result(contains != negated, actual.display)
             case .matches:
-                guard let expression = try? NSRegularExpression(pattern: values[0]) else {
+                guard let expression = RegularExpressions.compile(values[0]) else {
                     return result(false, actual.display, note: "'\(values[0])' is not a valid regular expression")
                 }
                 let text = actual.text

@@ -37,6 +37,39 @@ package enum Timestamps {
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 
+    /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, the form RFC 9110 senders must use),
+    /// as `Retry-After` carries it. Nil for anything else. Without `DateFormatter`, which allocates
+    /// per call and, on Linux, leaks a character set per parse (found fuzzing the response parser).
+    package static func parseHTTPDate(_ text: String) -> Date? {
+        let scalars = Array(text.trimmingCharacters(in: .whitespaces).utf8)
+        guard scalars.count == 29, scalars[3] == 44, scalars[4] == 32, scalars[7] == 32, scalars[11] == 32,
+              scalars[16] == 32, scalars[19] == 58, scalars[22] == 58, scalars[25] == 32,
+              String(decoding: scalars[26...], as: UTF8.self) == "GMT",
+              ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].contains(String(decoding: scalars[0..<3], as: UTF8.self)),
+              let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+                .firstIndex(of: String(decoding: scalars[8..<11], as: UTF8.self))
+        else { return nil }
+        func number(_ start: Int, _ count: Int) -> Int? {
+            var value = 0
+            for byte in scalars[start..<start + count] {
+                guard byte >= 48, byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            return value
+        }
+        guard let day = number(5, 2), let year = number(12, 4), let hour = number(17, 2),
+              let minute = number(20, 2), let second = number(23, 2),
+              (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        return Date(timeIntervalSince1970: Double(timegm(&parts)))
+    }
+
     /// Parses RFC 3339 (`2026-11-21T19:45:53Z`, fractional seconds, `+02:00` offsets, a space
     /// instead of `T`) or whole/fractional Unix epoch seconds. Returns nil for anything else.
     package static func parse(_ text: String) -> Date? {

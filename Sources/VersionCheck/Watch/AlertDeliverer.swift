@@ -196,11 +196,7 @@ package struct AlertDeliverer: Sendable {
     static func retryAfter(_ value: String) -> Duration? {
         let trimmed = value.trimmed
         if let seconds = Double(trimmed), seconds >= 0 { return .milliseconds(Int64(min(seconds, 86_400) * 1000)) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: trimmed) else { return nil }
+        guard let date = Timestamps.parseHTTPDate(trimmed) else { return nil }
         return .milliseconds(Int64(min(max(0, date.timeIntervalSinceNow), 86_400) * 1000))
     }
 }
