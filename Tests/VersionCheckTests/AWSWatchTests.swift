@@ -17,7 +17,9 @@ struct AWSWatchTests {
         let bucket: String
         let table: String
         let directory: String
-        var printed = ""
+        /// Everything the runs printed; runs go on concurrently (two watchers on one table).
+        private let output = Locked("")
+        var printed: String { output.current }
 
         init() async throws {
             moto = try await MotoServer.shared()
@@ -40,7 +42,7 @@ struct AWSWatchTests {
 
         func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> CommandResult {
             let result = try await runProduct("versioncheck", arguments, environment: moto.environment(extra))
-            printed += result.output
+            output.withLock { $0 += result.output }
             return result
         }
 
