@@ -13,7 +13,8 @@
 # (.build-fuzz/corpus/NAME/). A crash, a failed precondition (a target's oracle), a run of one
 # input over 10 s (-timeout=10: a hang) or a leak (-detect_leaks=1) stops that target and leaves
 # the input in fuzz/findings/NAME-*; the script then goes on with the next target and exits 1.
-# Reproduce one: .build-fuzz/fuzz/NAME fuzz/findings/NAME-crash-…
+# Leaks inside Foundation (not ours) are suppressed by fuzz/lsan.supp, each with its reason.
+# Reproduce one: LSAN_OPTIONS=suppressions=fuzz/lsan.supp .build-fuzz/fuzz/NAME fuzz/findings/NAME-crash-…
 # Run it niced when the machine is shared (`nice -n 10 fuzz/run.sh 600`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +51,7 @@ for target in "${targets[@]}"; do
   log="$scratch/fuzz/$target.log"
   echo "== $target: ${seconds}s"
   status=0
+  LSAN_OPTIONS="suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0" \
   "$binary" -max_total_time="$seconds" -timeout=10 -detect_leaks=1 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="fuzz/findings/$target-" "$corpus" "fuzz/corpus/$target" >"$log" 2>&1 || status=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
