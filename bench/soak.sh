@@ -28,6 +28,8 @@ fds() { ls "/proc/$1/fd" | wc -l; }
 soak() {
   local name=$1 pid=$2 port=$3 phase=${4:-}
   wrk -t1 -c64 -d5s "http://127.0.0.1:$port/info" >/dev/null 2>&1 # warm-up
+  # A phase run too: its first one opens the timer descriptor the runtime keeps from then on.
+  [ -z "$phase" ] || curl -s -o /dev/null "http://127.0.0.1:$port/hooks/$phase"
   sleep 1
   local rss0 fds0 samples="$work/$name.samples"
   rss0=$(rss "$pid"); fds0=$(fds "$pid")

@@ -433,7 +433,7 @@ package enum HookRunnerCommand {
         let ending = Locked<(deadline: Bool, stopped: Bool)>((false, false))
         let work = Task { await runner.run() }
         let deadline = Task {
-            do { try await Task.sleep(for: options.timeout) } catch { return }
+            do { try await CancellableSleep.sleep(for: options.timeout) } catch { return }
             ending.withLock { $0.deadline = true }
             work.cancel()
         }

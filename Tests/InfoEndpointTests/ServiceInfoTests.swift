@@ -157,3 +157,23 @@ struct TimestampTests {
         }
     }
 }
+
+@Suite("CancellableSleep")
+struct CancellableSleepTests {
+    @Test func sleepsTheWholeDurationAcrossSlices() async throws {
+        let started = ContinuousClock.now
+        try await CancellableSleep.sleep(for: .milliseconds(1300))
+        #expect(ContinuousClock.now - started >= .milliseconds(1300))
+        try await CancellableSleep.sleep(until: started) // a deadline already past returns at once
+    }
+
+    @Test func aCancelledSleepThrowsAtOnceAndLeavesNoLongTimer() async throws {
+        let started = ContinuousClock.now
+        let sleeper = Task { try await CancellableSleep.sleep(for: .seconds(3600)) }
+        try await Task.sleep(for: .milliseconds(50))
+        sleeper.cancel()
+        await #expect(throws: CancellationError.self) { try await sleeper.value }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(CancellableSleep.slice <= .seconds(1), "no timer outlives its cancelled sleep by more than a second")
+    }
+}

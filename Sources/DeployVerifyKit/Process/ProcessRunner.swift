@@ -148,7 +148,7 @@ private final class RunningProcess: @unchecked Sendable {
         Thread.detachNewThread { [self] in waitForExit(killGrace: killGrace) }
         if let timeout {
             let timer = Task { [self] in
-                do { try await Task.sleep(for: timeout) } catch { return }
+                do { try await CancellableSleep.sleep(for: timeout) } catch { return }
                 terminate(reason: .timeout, killGrace: killGrace)
             }
             lock.withLock { self.timer = timer }

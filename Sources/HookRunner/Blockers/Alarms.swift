@@ -141,7 +141,7 @@ func withTimeLimit<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable (
     await withTaskGroup(of: T?.self) { group in
         group.addTask { await work() }
         group.addTask {
-            try? await Task.sleep(for: limit)
+            try? await CancellableSleep.sleep(for: limit)
             return nil
         }
         let first = await group.next() ?? nil

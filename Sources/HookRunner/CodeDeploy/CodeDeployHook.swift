@@ -223,7 +223,7 @@ package final class CodeDeployHookReporter: Sendable {
                 return true
             }
             group.addTask {
-                try? await Task.sleep(until: deadline, clock: .continuous)
+                try? await CancellableSleep.sleep(until: deadline)
                 return false
             }
             defer { group.cancelAll() }

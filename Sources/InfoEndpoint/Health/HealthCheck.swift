@@ -145,7 +145,7 @@ final class HealthRegistry: Sendable {
                 if finish(result) { timer.withLock { $0?.cancel() } }
             }
             let deadline = Task {
-                do { try await Task.sleep(for: check.timeout) } catch { return }
+                do { try await CancellableSleep.sleep(for: check.timeout) } catch { return }
                 if finish(.fail("timed out after \(check.timeout.formatted)")) { work.cancel() }
             }
             timer.withLock { $0 = deadline }
