@@ -258,6 +258,12 @@ def main():
         print("lost keys (first 10):", ", ".join(lost[:10]))
     if unexpected:
         print("unexpected keys (first 10):", ", ".join(unexpected[:10]))
+    if final.returncode != 0:
+        with open(log_path, "rb") as file:
+            tail = file.read().decode("utf-8", "replace").splitlines()[-15:]
+        print("the final --once exited %d; the watcher's log ends:" % final.returncode)
+        for line in tail:
+            print("  " + line)
     print("work directory:", work)
     if moto:
         moto.terminate()

@@ -1,9 +1,9 @@
 /// A sleep meant to be cancelled: a timeout or deadline beside work that usually ends first.
 ///
 /// `Task.sleep` on Linux leaves its timer scheduled when the sleeping task is cancelled, holding
-/// the task (about 0.5 KB) until the sleep would have ended. A server that starts a run with a
-/// 15-minute deadline every second kept some 900 of them alive: memory that grew for the first
-/// 15 minutes of a soak. Sleeping in slices of at most a second bounds that to one second's worth.
+/// the task (about 0.5 KB) until the sleep would have ended. `hookrunner serve`, starting a run
+/// with a 55-minute deadline every second, grew for the first 55 minutes of a soak. Sleeping in
+/// slices of at most a second bounds that to one second's worth.
 package enum CancellableSleep {
     /// Longest single `Task.sleep`: a cancelled sleep holds memory at most this long.
     static let slice: Duration = .seconds(1)
