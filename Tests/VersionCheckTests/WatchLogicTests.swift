@@ -221,6 +221,31 @@ struct AlertTests {
         #expect(embed["title"] as? String == "checkout (production): rolled-back")
         #expect(embed["color"] as? Int == 0xF1C40F)
         #expect((embed["fields"] as? [[String: Any]])?.isEmpty == false)
+        #expect((discord["allowed_mentions"] as? [String: Any])?["parse"] as? [Any] != nil)
+    }
+
+    @Test func discordEmbedStaysWithinDiscordsLimits() throws {
+        let facts = (1...30).map { ("fact \($0)", $0 == 1 ? String(repeating: "v", count: 2000) : "short") }
+            + [(String(repeating: "n", count: 300), "x")]
+        let text = DiscordEmbed.message(content: "@everyone " + String(repeating: "c", count: 2500), title: String(repeating: "t", count: 300),
+                                        description: String(repeating: "d", count: 5000), color: 0x2ECC71,
+                                        time: Date(timeIntervalSince1970: 0), facts: facts)
+        let message = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect((message["content"] as? String)?.count == 2000)
+        #expect((message["content"] as? String)?.hasSuffix("…") == true)
+        #expect(((message["allowed_mentions"] as? [String: Any])?["parse"] as? [Any])?.isEmpty == true)
+        let embed = try #require((message["embeds"] as? [[String: Any]])?.first)
+        #expect((embed["title"] as? String)?.count == 256)
+        #expect((embed["description"] as? String)?.count == 4096)
+        #expect(embed["timestamp"] as? String == "1970-01-01T00:00:00Z")
+        let fields = try #require(embed["fields"] as? [[String: Any]])
+        #expect(fields.count == 25)
+        #expect((fields[0]["value"] as? String)?.count == 1024)
+        #expect(fields[0]["inline"] as? Bool == false)
+        #expect(fields[1]["inline"] as? Bool == true)
+        #expect(clip("abc", 3) == "abc")
+        #expect(clip("abcd", 3) == "ab…")
+        #expect(clip("abcd", 0) == "…")
     }
 
     @Test func pagerDutyTriggersAndResolvesOneIncident() throws {

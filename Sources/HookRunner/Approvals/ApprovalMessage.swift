@@ -199,40 +199,9 @@ package struct ApprovalMessage: Sendable {
     /// Markdown (`[Approve](…)`) and the facts as fields; no mentions are parsed.
     var discord: String {
         let links = buttons.map { "[\($0.title.replacingOccurrences(of: "]", with: ")"))](\($0.url))" }.joined(separator: " · ")
-        var json = JSONText()
-        json.object { json in
-            json.member("content", clip(headline, 2000))
-            json.key("allowed_mentions")
-            json.object { json in
-                json.key("parse")
-                json.array { _ in }
-            }
-            json.key("embeds")
-            json.array { json in
-                json.object { json in
-                    json.member("title", clip(preApproved == nil ? "Approval needed: \(request.subject)" : "Pre-approved: \(request.subject)", 256))
-                    json.member("description", clip(links.isEmpty ? (request.message ?? "") : links + "\n\n" + (request.message ?? ""), 4096))
-                    json.key("color")
-                    json.number(preApproved == nil ? 0xF1C40F : 0x2ECC71)
-                    json.member("timestamp", Timestamps.iso8601(request.time))
-                    json.key("fields")
-                    json.array { json in
-                        for (name, value) in facts.prefix(25) {
-                            json.object { json in
-                                json.member("name", clip(name, 256))
-                                json.member("value", clip(value, 1024))
-                                json.key("inline")
-                                json.bool(value.count < 40)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return json.text
-    }
-
-    private func clip(_ text: String, _ limit: Int) -> String {
-        text.count > limit ? String(text.prefix(limit - 1)) + "…" : text
+        return DiscordEmbed.message(content: headline,
+                                    title: preApproved == nil ? "Approval needed: \(request.subject)" : "Pre-approved: \(request.subject)",
+                                    description: links.isEmpty ? (request.message ?? "") : links + "\n\n" + (request.message ?? ""),
+                                    color: preApproved == nil ? 0xF1C40F : 0x2ECC71, time: request.time, facts: facts)
     }
 }

@@ -57,8 +57,7 @@ extension CodeDeployDeployment {
     /// `HEALTH_CONSTRAINTS: The overall deployment failed …`, the message cut at `limit` characters.
     package func errorText(limit: Int = 2000) -> String? {
         guard errorCode != nil || errorMessage != nil else { return nil }
-        var message = errorMessage ?? ""
-        if message.count > limit { message = String(message.prefix(limit - 1)) + "…" }
+        let message = clip(errorMessage ?? "", limit)
         return [errorCode, message.isEmpty ? nil : message].compactMap { $0 }.joined(separator: ": ")
     }
 
@@ -234,7 +233,6 @@ extension AlertRenderer {
             text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;")
         }
-        func clip(_ text: String, _ limit: Int) -> String { text.count > limit ? String(text.prefix(limit - 1)) + "…" : text }
         let emoji = deploymentEmoji(deployment)
         var fields: [(String, String)] = [("Application", deployment.application), ("Deployment group", deployment.group),
                                           ("Status", deployment.status)]
@@ -316,33 +314,9 @@ extension AlertRenderer {
         case .stopped?: 0xE67E22
         case nil: 0x95A5A6
         }
-        func clip(_ text: String, _ limit: Int) -> String { text.count > limit ? String(text.prefix(limit - 1)) + "…" : text }
-        var json = JSONText()
-        json.object { json in
-            json.member("content", clip("\(deploymentEmoji(deployment)) \(alert.summary)", 2000))
-            json.key("embeds")
-            json.array { json in
-                json.object { json in
-                    json.member("title", clip("\(alert.subject): deployment \(deployment.outcome?.rawValue ?? deployment.status)", 256))
-                    json.member("description", clip(alert.summary, 4096))
-                    json.key("color")
-                    json.number(color)
-                    json.member("timestamp", Timestamps.iso8601(alert.time))
-                    json.key("fields")
-                    json.array { json in
-                        for (name, value) in deployment.facts.prefix(25) {
-                            json.object { json in
-                                json.member("name", clip(name, 256))
-                                json.member("value", clip(value, 1024))
-                                json.key("inline")
-                                json.bool(value.count < 40)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return json.text
+        return DiscordEmbed.message(content: "\(deploymentEmoji(deployment)) \(alert.summary)",
+                                    title: "\(alert.subject): deployment \(deployment.outcome?.rawValue ?? deployment.status)",
+                                    description: alert.summary, color: color, time: alert.time, facts: deployment.facts)
     }
 
     /// PagerDuty: a failed or stopped deployment triggers the group's incident

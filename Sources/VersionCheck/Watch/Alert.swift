@@ -331,7 +331,7 @@ package enum AlertRenderer {
         return TeamsCard.message(title: "\(emoji(alert)) \(alert.summary)", facts: facts(alert))
     }
 
-    /// Discord webhook: an embed within Discord's limits (title 256, description 4096, field 1024).
+    /// Discord webhook: an embed coloured by kind, with the facts as fields (`DiscordEmbed`).
     static func discord(_ alert: Alert) -> String {
         if alert.kind == .deployment, let deployment = alert.deployment { return deploymentDiscord(alert, deployment) }
         let color = switch alert.kind {
@@ -342,33 +342,9 @@ package enum AlertRenderer {
         case .check: alert.result == "pass" ? 0x2ECC71 : 0xE74C3C
         case .deployment: 0x95A5A6
         }
-        func clip(_ text: String, _ limit: Int) -> String { text.count > limit ? String(text.prefix(limit - 1)) + "…" : text }
-        var json = JSONText()
-        json.object { json in
-            json.member("content", clip("\(emoji(alert)) \(alert.summary)", 2000))
-            json.key("embeds")
-            json.array { json in
-                json.object { json in
-                    json.member("title", clip("\(alert.subject): \(alert.kind.rawValue)", 256))
-                    json.member("description", clip(alert.summary, 4096))
-                    json.key("color")
-                    json.number(color)
-                    json.member("timestamp", Timestamps.iso8601(alert.time))
-                    json.key("fields")
-                    json.array { json in
-                        for (name, value) in facts(alert).prefix(25) where name != "When" {
-                            json.object { json in
-                                json.member("name", clip(name, 256))
-                                json.member("value", clip(value, 1024))
-                                json.key("inline")
-                                json.bool(value.count < 40)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return json.text
+        return DiscordEmbed.message(content: "\(emoji(alert)) \(alert.summary)", title: "\(alert.subject): \(alert.kind.rawValue)",
+                                    description: alert.summary, color: color, time: alert.time,
+                                    facts: facts(alert).filter { $0.0 != "When" })
     }
 
     /// PagerDuty Events API v2: trigger on drift and unreachable, resolve on recovered, one
