@@ -6,7 +6,7 @@ kills, cycles, events in history, alerts expected, received, duplicated, lost, f
 and unreadable history records.
 
 usage: crash_campaign.py VERSIONCHECK [--kills N] [--services N] [--changing N] [--seed N]
-       [--state DIR_OR_URL] [--dynamodb] [--work DIR]
+       [--state DIR_OR_URL] [--dynamodb] [--work DIR] [--max-life SECONDS] [--drain-within DURATION]
 
 With --dynamodb the state is `dynamodb://TABLE` at moto's server (scripts/moto_server.py, signature
 checking on): the history is then read back with `versioncheck history --format json`, and the
@@ -96,6 +96,7 @@ def main():
     parser.add_argument("--dynamodb", action="store_true", help="state in DynamoDB at moto's server")
     parser.add_argument("--work", default=None)
     parser.add_argument("--max-life", type=float, default=1.2, help="longest a watcher lives before its kill (s)")
+    parser.add_argument("--drain-within", default="120s", help="the final cycle's --deliver-within")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
@@ -160,7 +161,7 @@ def main():
 
     # One clean cycle: the receiver answers 200 from now on, the outbox drains.
     receiver.flaky = False
-    final = subprocess.run(command + ["--once", "--deliver-within", "120s"], stdout=log, stderr=log, env=environment)
+    final = subprocess.run(command + ["--once", "--deliver-within", args.drain_within], stdout=log, stderr=log, env=environment)
     log.close()
 
     # What history says should have been alerted: the watcher's grouping (one alert per service,
@@ -209,7 +210,7 @@ def main():
     with open(log_path, "rb") as file:
         output = file.read().decode("utf-8", "replace")
     cycles = output.count("  cycle: ")
-    in_doubt = sum(int(match) for match in re.findall(r"(\d+) alerts? (?:was|were) being sent when the last watcher stopped", output))
+    in_doubt = sum(int(match) for match in re.findall(r"(\d+) alerts? (?:was|were) being sent (?:when the last watcher stopped|by a watcher that stopped)", output))
     leaks = [name for name in ("watcher output",) if SECRET.split("/")[0] in output or SECRET.split("/")[2] in output]
     if not args.state or "://" not in args.state:
         for name in ("deliveries.jsonl", "history.jsonl", "state.json"):
@@ -233,6 +234,20 @@ def main():
                     ends[record["id"]] = record["state"]
         failed = sum(1 for state_ in ends.values() if state_ == "failed")
 
+    # A lost alert with DynamoDB state: still in the outbox (undelivered, not lost for good), its
+    # delivery record failed, or nowhere at all.
+    lost_where = ""
+    if args.dynamodb and lost:
+        places = defaultdict(int)
+        table = state[len("dynamodb://"):]
+        for key in lost:
+            pending = dynamodb.get_item(TableName=table, Key={"pk": {"S": "outbox"}, "sk": {"S": key}},
+                                        ConsistentRead=True).get("Item")
+            record = dynamodb.get_item(TableName=table, Key={"pk": {"S": "delivery#" + key}, "sk": {"S": "delivery"}},
+                                       ConsistentRead=True).get("Item")
+            places["pending in the outbox" if pending else
+                   "recorded %s" % record["state"]["S"] if record else "nowhere"] += 1
+        lost_where = " (%s)" % ", ".join("%s: %d" % place for place in sorted(places.items()))
     rows = [
         ("kills", args.kills),
         ("watcher cycles completed", cycles),
@@ -241,7 +256,7 @@ def main():
         ("received (answered 2xx)", len(delivered)),
         ("on the wire at a kill (sent again)", in_doubt),
         ("duplicated (2xx more than once)", duplicated),
-        ("lost", len(lost)),
+        ("lost", "%d%s" % (len(lost), lost_where)),
         ("failed for good", failed),
         ("unexpected", len(unexpected)),
         ("unreadable history records", unreadable),
