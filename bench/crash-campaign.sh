@@ -9,7 +9,8 @@
 #
 # usage: bench/crash-campaign.sh [KILLS, default 1000] [extra crash_campaign.py options]
 #        bench/crash-campaign.sh 1000 --dynamodb: the same with `--state dynamodb://TABLE` at moto's
-#        server (scripts/moto_server.py; moto[server] and boto3 installed with pip when missing).
+#        server (scripts/moto_server.py; moto[server] and boto3 installed with pip when missing);
+#        a watcher then lives up to 3 s before its kill (--max-life), a cycle at moto being slower.
 # Everything binds 127.0.0.1 and stops on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
