@@ -31,6 +31,39 @@ struct AWSClientTests {
         #expect(client.requestsSent["DynamoDB", default: 0] >= 4)
     }
 
+    /// All or nothing, as DynamoDB: a transaction whose last condition fails leaves every item as
+    /// it was (the put, update and delete before it undone), and says why, write by write. (This
+    /// also checks scripts/moto_server.py, which applies moto's transactions item by item.)
+    @Test func aCancelledTransactionWritesNothingAndAnAcceptedOneWritesAll() async throws {
+        let moto = try await MotoServer.shared()
+        let table = DynamoDB(client: try AWSClient(environment: moto.environment()), table: Self.unique("transactions"))
+        #expect(try await table.createTable())
+        func key(_ pk: String) -> DynamoItem { ["pk": .string(pk), "sk": .string("s")] }
+        try await table.putItem(key("a").merging(["n": .number("1")]) { $1 })
+        try await table.putItem(key("b").merging(["n": .number("1")]) { $1 })
+        let one: DynamoItem = [":one": .number("1")]
+        let writes: [DynamoTransactItem] = [
+            .update(key: key("a"), update: "SET n = :two", condition: nil, names: [:], values: [":two": .number("2")]),
+            .put(item: key("c").merging(["n": .number("3")]) { $1 }, condition: DynamoCondition("attribute_not_exists(pk)")),
+            .delete(key: key("b"), condition: DynamoCondition("n = :one", values: one)),
+            .conditionCheck(key: key("missing"), condition: DynamoCondition("attribute_exists(pk)")),
+        ]
+        do {
+            try await table.transactWrite(writes)
+            Issue.record("the transaction was accepted")
+        } catch {
+            #expect(DynamoDB.cancellationReasons(error) == ["None", "None", "None", "ConditionalCheckFailed"])
+        }
+        #expect(try await table.getItem(key("a"))?["n"] == .number("1"))
+        #expect(try await table.getItem(key("b"))?["n"] == .number("1"))
+        #expect(try await table.getItem(key("c")) == nil)
+
+        try await table.transactWrite(Array(writes.dropLast()))
+        #expect(try await table.getItem(key("a"))?["n"] == .number("2"))
+        #expect(try await table.getItem(key("b")) == nil)
+        #expect(try await table.getItem(key("c"))?["n"] == .number("3"))
+    }
+
     @Test func aWrongSecretOrAnUnknownKeyIsRefusedAndNothingSecretIsShown() async throws {
         let moto = try await MotoServer.shared()
         let wrongSecret = "wrongSecretKeyThatMustNeverBePrinted0000"
