@@ -7,7 +7,8 @@ request (/moto-api/reset-auth with 0: INITIAL_NO_AUTH_ACTION_COUNT=0 from then o
 signed wrongly, or with any other key, fails. Prints one JSON line:
 {"endpoint": "http://127.0.0.1:PORT", "key": ACCESS_KEY_ID, "secret": SECRET_ACCESS_KEY}
 and serves until its parent process is gone (or SIGTERM). Used by the tests (Tests/TestSupport/
-MotoServer.swift) and the benchmarks (bench/watch.sh).
+MotoServer.swift) and the benchmarks (bench/watch.sh, bench/dynamodb_requests.py,
+bench/crash-campaign.sh).
 """
 import copy
 import json
