@@ -209,6 +209,40 @@ struct AWSWatchTests {
         await receiver.stop()
     }
 
+    /// An alert claimed by a watcher that was then killed mid-send: a `--once` run with time to
+    /// deliver waits for the claim to run out and sends it (the crash campaign found a final run
+    /// that left such alerts behind and exited); one with less time than the claim leaves it be.
+    @Test func aOnceRunWaitsForAKilledWatchersClaimWithinItsDeliveryTime() async throws {
+        let fixture = try await Fixture()
+        let receiver = try WebhookReceiver()
+        #expect(try await fixture.run(["state", "init", fixture.state]).status == 0)
+        let store = try await DynamoWatchStore.open(client: fixture.aws, table: fixture.table, lease: .seconds(4))
+        var deployment = CodeDeployDeployment(id: "d-CLAIMED01", application: "checkout", group: "checkout-prod", status: "Succeeded")
+        deployment.completeTime = Date()
+        let alert = Alert.deployment(deployment, now: Date())
+        let delivery = Delivery(id: "\(alert.id):ops", channel: "ops", alert: alert)
+        #expect(try await store.enqueue([delivery]).count == 1)
+        #expect(await store.claim(delivery.id, attempt: 1), "the claim of the watcher that dies")
+        let claimed = ContinuousClock.now
+
+        let service = try VersionedService(version: "1.0.0")
+        let manifest = fixture.directory + "/fleet.json"
+        try Data(#"{"channels": {"ops": {"type": "webhook", "url": "\#(receiver.url("/hooks/ops"))"}}, "services": [{"name": "api", "url": "\#(service.url)"}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: manifest))
+        let short = try await fixture.cycle(manifest, ["--deliver-within", "1s"])
+        #expect(short.status == 0, "\(short.output)")
+        #expect(receiver.requests.isEmpty, "1 s is less than the claim has left: not this run's to send")
+
+        let drain = try await fixture.cycle(manifest, ["--deliver-within", "30s"])
+        #expect(drain.status == 0, "\(drain.output)")
+        #expect(receiver.requests.compactMap { $0.header("Idempotency-Key") } == [delivery.id])
+        #expect(ContinuousClock.now - claimed >= .seconds(4), "sent only once the claim ran out")
+        #expect(drain.output.contains("1 alert was being sent by a watcher that stopped"), "\(drain.output)")
+        #expect(try await store.pending(shard: nil).isEmpty)
+        await service.stop()
+        await receiver.stop()
+    }
+
     @Test func shardedWatchersShareOneTableEachWithItsPart() async throws {
         let fixture = try await Fixture()
         let receiver = try WebhookReceiver()

@@ -463,15 +463,19 @@ package final class DynamoWatchStore: WatchStore {
         let now = Int(Date().timeIntervalSince1970 * 1000)
         var pending: [(queued: Int, order: Int, delivery: Delivery)] = []
         var inDoubt: [String] = []
+        var heldUntil: Int?
         for item in items {
             guard let id = item["sk"]?.stringValue, let channel = item["channel"]?.stringValue,
                   let text = item["alert"]?.stringValue, let parsed = try? JSONParser().parse(text),
                   let alert = Alert(json: parsed) else { continue }
             if let shard, let key = item["shardKey"]?.stringValue, !shard.contains(key: key) { continue }
-            if item["claimedBy"] != nil, let until = item["leaseUntil"]?.intValue, until < now { inDoubt.append(id) }
+            if item["claimedBy"] != nil, let until = item["leaseUntil"]?.intValue {
+                if until < now { inDoubt.append(id) } else { heldUntil = min(heldUntil ?? until, until) }
+            }
             pending.append((item["queued"]?.intValue ?? 0, item["order"]?.intValue ?? 0,
                             Delivery(id: id, channel: channel, alert: alert, attempts: item["attempts"]?.intValue ?? 0)))
         }
+        held.withLock { $0 = heldUntil.map { Date(timeIntervalSince1970: Double($0) / 1000) } }
         let fresh = known.withLock { known -> [String] in
             let fresh = inDoubt.filter { !known.reportedInDoubt.contains($0) }
             known.reportedInDoubt.formUnion(fresh)
@@ -488,6 +492,9 @@ package final class DynamoWatchStore: WatchStore {
 
     /// Messages gathered while reading the outbox, taken by the watcher's log.
     private let notes = Locked<[String]>([])
+
+    package var claimsHeldUntil: Date? { held.current }
+    private let held = Locked<Date?>(nil)
 
     // MARK: Documents
 

@@ -90,6 +90,9 @@ package final class LocalWatchStore: WatchStore {
         }
     }
 
+    /// One watcher per directory: what a stopped one claimed is sent again at once.
+    package var claimsHeldUntil: Date? { nil }
+
     package func pending(shard: Shard?) async throws -> [Delivery] {
         directory.outbox.pending
     }

@@ -37,6 +37,11 @@ package protocol WatchStore: AnyObject, Sendable {
     /// Deliveries waiting to be sent (for `shard`'s services only, when given), oldest first.
     func pending(shard: Shard?) async throws -> [Delivery]
 
+    /// When the first of the claims other watchers hold on those deliveries runs out, as the last
+    /// ``pending(shard:)`` found them; nil when none is held (a local directory: never). Until
+    /// then they are not this watcher's to send; after it, they are (their watcher may have died).
+    var claimsHeldUntil: Date? { get }
+
     /// How each attempt of a delivery is claimed and ended.
     var outbox: any DeliveryLog { get }
 

@@ -279,21 +279,30 @@ package final class Watcher: Sendable {
     // MARK: Delivery
 
     package func deliverPending(deadline: ContinuousClock.Instant?) async -> [String: AlertDeliverer.Outcome] {
-        let pending: [Delivery]
-        do {
-            pending = try await store.pending(shard: shard)
-        } catch {
-            log("cannot read the outbox of \(store.name): \(error)")
-            return [:]
+        var outcomes: [String: AlertDeliverer.Outcome] = [:]
+        while true {
+            let pending: [Delivery]
+            do {
+                pending = try await store.pending(shard: shard)
+            } catch {
+                log("cannot read the outbox of \(store.name): \(error)")
+                return outcomes
+            }
+            for note in store.takeNotes() { log(note) }
+            pendingCount.withLock { $0 = pending.count }
+            guard !pending.isEmpty, let prober = try? Prober(options: probeOptions()) else { return outcomes }
+            let deliverer = AlertDeliverer(channels: manifest.channels, settings: manifest.settings, prober: prober,
+                                           redactor: manifest.redactor, userAgent: userAgent, log: log)
+            outcomes.merge(await deliverer.deliver(pending, outbox: store.outbox, deadline: deadline)) { $1 }
+            pendingCount.withLock { $0 = outcomes.values.filter { $0 == .postponed }.count }
+            // Deliveries another watcher claimed: when its claim runs out before the deadline,
+            // they are this run's to send (that watcher may have been killed mid-send), so a
+            // `--once` run that drains the outbox waits for it rather than leave them behind.
+            guard let deadline, let held = store.claimsHeldUntil, !Task.isCancelled else { return outcomes }
+            let wait = Duration.milliseconds(max(Int(held.timeIntervalSinceNow * 1000), 0) + 50)
+            guard ContinuousClock.now + wait < deadline else { return outcomes }
+            do { try await CancellableSleep.sleep(for: wait) } catch { return outcomes }
         }
-        for note in store.takeNotes() { log(note) }
-        pendingCount.withLock { $0 = pending.count }
-        guard !pending.isEmpty, let prober = try? Prober(options: probeOptions()) else { return [:] }
-        let deliverer = AlertDeliverer(channels: manifest.channels, settings: manifest.settings, prober: prober,
-                                       redactor: manifest.redactor, userAgent: userAgent, log: log)
-        let outcomes = await deliverer.deliver(pending, outbox: store.outbox, deadline: deadline)
-        pendingCount.withLock { $0 = outcomes.values.filter { $0 == .postponed }.count }
-        return outcomes
     }
 
     // MARK: Metrics
