@@ -204,12 +204,13 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func refuse(_ fd: Int32) {
+        // Counted first: a client that has its 503 finds it in the statistics.
+        statistics.withLock { $0.refused += 1 }
         var bytes: [UInt8] = []
         encoder.encodeError(status: 503, reason: "too many connections (limit \(limits.maxConnections))",
                             epochSecond: epochSecond, into: &bytes)
         _ = bytes.withUnsafeBytes { cshims_send(fd, $0.baseAddress, $0.count) }
         close(fd)
-        statistics.withLock { $0.refused += 1 }
     }
 
     private func pauseAccepting() {
